@@ -1,0 +1,72 @@
+# Two commands set everything up on a fresh machine (Python 3.11, pip, venv):
+#   make lab    create .venv if missing, install the pinned packages, open JupyterLab
+#   make test   the same set-up, then every test layer (unit, widgets, notebooks, browser)
+# Re-running either when requirements.txt and pyproject.toml are unchanged installs nothing.
+
+PYTHON  ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.course-installed
+# JupyterLab options: make lab IP=0.0.0.0 PORT=8890 NO_BROWSER=1 (or LAB_ARGS="...")
+IP      ?= 127.0.0.1
+PORT    ?= 8888
+NO_BROWSER ?=
+LAB_ARGS ?=
+# Voila demo options: make demo DEMO_PORT=8866
+DEMO_PORT ?= 8866
+PYTEST_ARGS ?=
+
+.PHONY: setup lab test test-fast demo bench site binder-check chromium clean help
+
+help:
+	@echo "make lab    - set up .venv and open the course in JupyterLab"
+	@echo "make test   - set up .venv and run every test layer"
+	@echo "make demo   - instructor mode: the interactive figures in Voila, code hidden"
+	@echo "make bench  - benchmarks, recorded in bench/README.md"
+	@echo "make site   - render the executed notebooks to a static site in _site/"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -r requirements.txt
+	$(BIN)/python -m pip install --no-deps -e .
+	touch $@
+
+setup: $(STAMP)
+
+lab: setup
+	$(BIN)/jupyter lab --ip=$(IP) --port=$(PORT) $(if $(NO_BROWSER),--no-browser,) \
+		--ServerApp.root_dir=$(CURDIR) $(LAB_ARGS) notebooks/00_start_here.ipynb
+
+# Debian's Chromium for the browser tests: installed only under CI (root, apt available).
+# Elsewhere the browser tests skip with a message when /usr/bin/chromium is missing.
+chromium:
+	@if [ "$$CI" = "true" ] && ! command -v chromium >/dev/null 2>&1; then \
+		echo "CI: installing Debian's chromium for the browser tests"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	fi
+
+test: setup chromium
+	$(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg $(PYTEST_ARGS)
+
+# Unit and widget tests only (no notebooks, no browser): a quick loop while editing.
+test-fast: setup
+	$(BIN)/python -m pytest tests -m "not browser and not slow" $(PYTEST_ARGS)
+
+demo: setup
+	bash tools/demo.sh $(DEMO_PORT)
+
+bench: setup
+	$(BIN)/python bench/run_all.py
+
+site: setup
+	$(BIN)/python tools/build_site.py
+
+binder-check:
+	bash tools/binder_check.sh
+
+clean:
+	rm -rf _site screenshots .pytest_cache

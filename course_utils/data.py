@@ -1,0 +1,88 @@
+"""Small synthetic data sets. Every random draw takes an explicit seed or key."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import _validate
+
+
+def key(seed: int):
+    """A JAX PRNG key from an integer seed (``jax.random.PRNGKey(seed)``)."""
+    _validate.positive_int(seed, "seed", minimum=0)
+    return jax.random.PRNGKey(seed)
+
+
+def _as_key(seed_or_key):
+    if isinstance(seed_or_key, (int, np.integer)) and not isinstance(seed_or_key, bool):
+        return key(int(seed_or_key))
+    return seed_or_key
+
+
+def circle_points(angles) -> jnp.ndarray:
+    """Points ``(cos gamma, sin gamma)`` on the unit circle, shape (n, 2)."""
+    angles = jnp.atleast_1d(jnp.asarray(angles, dtype=jnp.float64))
+    if angles.ndim != 1:
+        raise ValueError(f"angles must be a scalar or a 1-D array; got shape {tuple(angles.shape)}")
+    return jnp.stack([jnp.cos(angles), jnp.sin(angles)], axis=1)
+
+
+def circle_grid(n: int) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """``n`` equally spaced angles in [0, 2 pi) and their points on the unit circle."""
+    n = _validate.positive_int(n, "n")
+    angles = jnp.arange(n, dtype=jnp.float64) * (2 * np.pi / n)
+    return angles, circle_points(angles)
+
+
+def random_circle(seed_or_key, n: int) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """``n`` uniformly random angles (sorted) and their points on the unit circle."""
+    n = _validate.positive_int(n, "n")
+    angles = jnp.sort(jax.random.uniform(_as_key(seed_or_key), (n,), dtype=jnp.float64, maxval=2 * np.pi))
+    return angles, circle_points(angles)
+
+
+def sphere_points(seed_or_key, n: int, dim: int) -> jnp.ndarray:
+    """``n`` points drawn uniformly on the unit sphere in ``dim`` dimensions, shape (n, dim)."""
+    n = _validate.positive_int(n, "n")
+    dim = _validate.positive_int(dim, "dim")
+    g = jax.random.normal(_as_key(seed_or_key), (n, dim), dtype=jnp.float64)
+    return g / jnp.linalg.norm(g, axis=1, keepdims=True)
+
+
+def fourier_target(angles, frequencies=(1,), amplitudes=None) -> jnp.ndarray:
+    """``sum_k a_k cos(k gamma)`` on the circle: a target with known frequency content."""
+    angles = jnp.asarray(angles, dtype=jnp.float64)
+    frequencies = [int(k) for k in np.atleast_1d(frequencies)]
+    amplitudes = np.ones(len(frequencies)) if amplitudes is None else np.atleast_1d(amplitudes)
+    if len(amplitudes) != len(frequencies):
+        raise ValueError(f"got {len(frequencies)} frequencies but {len(amplitudes)} amplitudes")
+    return sum(float(a) * jnp.cos(k * angles) for k, a in zip(frequencies, amplitudes))
+
+
+def regression_1d(seed_or_key, n: int, *, noise: float = 0.0, low: float = -1.0, high: float = 1.0):
+    """A 1-D regression set: sorted inputs in [low, high] as (n, 1) and ``sin(3x) + noise`` targets.
+
+    Returns ``(x, y)``. With ``noise = 0`` the targets are exact.
+    """
+    n = _validate.positive_int(n, "n")
+    noise = _validate.finite_float(noise, "noise", minimum=0.0)
+    k1, k2 = jax.random.split(_as_key(seed_or_key))
+    x = jnp.sort(jax.random.uniform(k1, (n,), dtype=jnp.float64, minval=low, maxval=high))
+    y = target_1d(x) + noise * jax.random.normal(k2, (n,), dtype=jnp.float64)
+    return x[:, None], y
+
+
+def target_1d(x) -> jnp.ndarray:
+    """The smooth 1-D target used across the course, ``sin(3x) + 0.3 x``."""
+    x = jnp.asarray(x, dtype=jnp.float64)
+    return jnp.sin(3 * x) + 0.3 * x
+
+
+def with_bias_feature(x) -> jnp.ndarray:
+    """Append a constant feature 1 to 1-D inputs so a bias-free net can fit offsets: (n, 1) -> (n, 2)."""
+    x = jnp.asarray(x, dtype=jnp.float64)
+    if x.ndim == 1:
+        x = x[:, None]
+    return jnp.concatenate([x, jnp.ones_like(x[:, :1])], axis=1)

@@ -1,0 +1,213 @@
+"""Neural tangent kernels: empirical (finite width) and analytic (infinite width).
+
+The empirical NTK of a scalar network is ``K(x, x') = <grad_theta f(x), grad_theta f(x')>``.
+For a dense layer ``h = w_mult * (a @ W) + b_mult * b`` the gradient of f with respect to
+``W`` at input x is the outer product ``w_mult * a(x) g(x)^T`` of the layer's input and the
+back-propagated sensitivity ``g = df/dh``. Inner products of outer products factorise, so
+
+    K = sum over layers of  w_mult^2 (A A'^T) * (G G'^T)  +  b_mult^2 (G G'^T)
+
+with ``*`` the entrywise product. That is the "structured" path: two small Gram matrices
+per layer, never the (n, P) Jacobian. The "jacobian" path builds the Jacobian with
+``jax.jacrev`` and contracts it; it is slow and memory hungry, and exists as the
+independent reference the tests compare against.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import _validate
+from .models import MLP, activation_fn
+
+METHODS = ("structured", "jacobian")
+
+
+def _check_model(model) -> None:
+    if not isinstance(model, MLP):
+        raise ValueError(f"model must be a course_utils.MLP; got {type(model).__name__}")
+
+
+def _symmetrise(K):
+    # A Gram matrix computed by blocked BLAS is symmetric only up to rounding; the course
+    # promises an exactly symmetric matrix when x2 is omitted (eigh relies on it).
+    return 0.5 * (K + K.T)
+
+
+# ---------------------------------------------------------------------- empirical NTK
+def _activations_and_sensitivities(model: MLP, params, x):
+    """Inputs ``a_l`` of every layer and sensitivities ``g_l = df/dh_l`` (read-out g = 1)."""
+    phi, dphi = activation_fn(model.activation)
+    scales = model.layer_scales()
+    hidden, _ = model.forward(params, x)
+    inputs = [x] + [phi(h) for h in hidden]
+    g = jnp.ones((x.shape[0], 1), dtype=x.dtype)
+    sensitivities = [g]
+    # Walk back from the read-out: g_l = (g_{l+1} @ W_{l+1}^T) * w_mult_{l+1} * phi'(h_l).
+    for layer_index in range(len(hidden) - 1, -1, -1):
+        upper = params[layer_index + 1]
+        g = (scales[layer_index + 1].w_mult * (g @ upper["W"].T)) * dphi(hidden[layer_index])
+        sensitivities.append(g)
+    sensitivities.reverse()
+    return inputs, sensitivities
+
+
+@functools.partial(jax.jit, static_argnums=(0, 4))
+def _structured_ntk(model: MLP, params, x1, x2, same: bool):
+    a1, g1 = _activations_and_sensitivities(model, params, x1)
+    a2, g2 = (a1, g1) if same else _activations_and_sensitivities(model, params, x2)
+    K = jnp.zeros((x1.shape[0], x2.shape[0]), dtype=x1.dtype)
+    for scale, ai, aj, gi, gj in zip(model.layer_scales(), a1, a2, g1, g2):
+        gram_g = gi @ gj.T
+        K = K + (scale.w_mult**2) * (ai @ aj.T) * gram_g
+        if scale.b_mult != 0.0:
+            K = K + (scale.b_mult**2) * gram_g
+    return _symmetrise(K) if same else K
+
+
+@functools.partial(jax.jit, static_argnums=(0, 4))
+def _jacobian_ntk(model: MLP, params, x1, x2, same: bool):
+    def flat_jacobian(x):
+        jac = jax.jacrev(lambda p: model.forward(p, x)[1])(params)
+        leaves = jax.tree_util.tree_leaves(jac)
+        return jnp.concatenate([leaf.reshape(x.shape[0], -1) for leaf in leaves], axis=1)
+
+    J1 = flat_jacobian(x1)
+    J2 = J1 if same else flat_jacobian(x2)
+    K = J1 @ J2.T
+    return _symmetrise(K) if same else K
+
+
+def empirical_ntk(model: MLP, params, x1, x2=None, method: str = "structured"):
+    """The finite-width NTK ``K[i, j] = grad f(x1_i) . grad f(x2_j)`` at ``params``.
+
+    Parameters
+    ----------
+    model : the ``MLP`` whose parameters ``params`` are (from ``model.init``).
+    x1 : (n1, in_dim) inputs.
+    x2 : (n2, in_dim) inputs, or None for ``x2 = x1`` (then K is exactly symmetric).
+    method : ``"structured"`` (default: per-layer Gram matrices, memory O(n^2 + n width depth))
+        or ``"jacobian"`` (reference: materialises the (n, P) Jacobian).
+
+    Returns a float64 array of shape (n1, n2).
+    """
+    _check_model(model)
+    _validate.choice(method, METHODS, "method")
+    model.check_params(params)
+    x1 = _validate.as_inputs(x1, model.in_dim, "x1")
+    same = x2 is None
+    x2 = x1 if same else _validate.as_inputs(x2, model.in_dim, "x2")
+    impl = _structured_ntk if method == "structured" else _jacobian_ntk
+    return impl(model, params, x1, x2, same)
+
+
+def ntk_flops(model: MLP, n1: int, n2: int | None = None) -> float:
+    """Floating-point operations of the structured NTK (forward, backward and Gram products).
+
+    Counts multiply-adds as two flops and ignores entrywise work; used by the benchmark to
+    turn a time into GFLOP/s.
+    """
+    same = n2 is None
+    n2 = n1 if same else n2
+    passes = [n1] if same else [n1, n2]
+    flops = 0.0
+    for n in passes:
+        flops += sum(2.0 * n * fi * fo for fi, fo in model.layer_sizes)  # forward
+        flops += sum(2.0 * n * fi * fo for fi, fo in model.layer_sizes[1:])  # backward
+    for fan_in, fan_out in model.layer_sizes:
+        flops += 2.0 * n1 * n2 * (fan_in + fan_out)  # the two Gram matrices of the layer
+    return flops
+
+
+# ---------------------------------------------------------------------- analytic NTK
+def _relu_expectations(k11, k22, k12):
+    """E[relu(u) relu(v)] and E[relu'(u) relu'(v)] for (u, v) ~ N(0, [[k11, k12], [k12, k22]]).
+
+    The arc-cosine kernels of degree 1 and 0 (Cho & Saul 2009).
+    """
+    norm = jnp.sqrt(k11 * k22)
+    safe = jnp.where(norm > 0, norm, 1.0)
+    cos = jnp.clip(k12 / safe, -1.0, 1.0)
+    theta = jnp.arccos(cos)
+    value = jnp.where(norm > 0, norm * (jnp.sin(theta) + (math.pi - theta) * cos) / (2 * math.pi), 0.0)
+    derivative = (math.pi - theta) / (2 * math.pi)
+    return value, derivative
+
+
+def _erf_expectations(k11, k22, k12):
+    """E[erf(u) erf(v)] and E[erf'(u) erf'(v)] for the same Gaussian pair (Williams 1997)."""
+    denominator = (1 + 2 * k11) * (1 + 2 * k22)
+    value = (2 / math.pi) * jnp.arcsin(jnp.clip(2 * k12 / jnp.sqrt(denominator), -1.0, 1.0))
+    derivative = (4 / math.pi) / jnp.sqrt(denominator - 4 * k12**2)
+    return value, derivative
+
+
+@functools.partial(jax.jit, static_argnums=(0, 3))
+def _analytic_kernels(model: MLP, x1, x2, same: bool):
+    """NNGP and NTK of the infinite-width network, by the layer recursion.
+
+    Sigma_1 = sw2 x.x'/d + sb2;  Theta_1 = Sigma_1;
+    Sigma_{l+1} = sw2 E[phi(u) phi(v)] + sb2;  Theta_{l+1} = Sigma_{l+1} + sw2 E[phi'(u) phi'(v)] Theta_l,
+    with (u, v) ~ N(0, Sigma_l restricted to {x, x'}). The read-out is layer depth + 1.
+    """
+    expectations = _relu_expectations if model.activation == "relu" else _erf_expectations
+    d = model.in_dim
+    sigma12 = model.sw2 * (x1 @ x2.T) / d + model.sb2
+    sigma11 = model.sw2 * jnp.sum(x1 * x1, axis=1) / d + model.sb2
+    sigma22 = model.sw2 * jnp.sum(x2 * x2, axis=1) / d + model.sb2
+    theta12 = sigma12
+    for _ in range(model.depth):
+        k11, k22 = sigma11[:, None], sigma22[None, :]
+        value12, derivative12 = expectations(k11, k22, sigma12)
+        value11, _ = expectations(sigma11, sigma11, sigma11)
+        value22, _ = expectations(sigma22, sigma22, sigma22)
+        sigma12 = model.sw2 * value12 + model.sb2
+        sigma11 = model.sw2 * value11 + model.sb2
+        sigma22 = model.sw2 * value22 + model.sb2
+        theta12 = sigma12 + model.sw2 * derivative12 * theta12
+    if same:
+        return _symmetrise(sigma12), _symmetrise(theta12)
+    return sigma12, theta12
+
+
+def _analytic(model, x1, x2):
+    _check_model(model)
+    if model.activation not in ("relu", "erf"):
+        raise ValueError(
+            f"the analytic kernel has a closed form for 'relu' and 'erf' only; got activation {model.activation!r}"
+        )
+    if model.parameterization != "ntk":
+        raise ValueError(
+            "analytic kernels are defined for parameterization='ntk' (the limit of the other "
+            f"parameterizations is degenerate or width-dependent); got {model.parameterization!r}"
+        )
+    x1 = _validate.as_inputs(x1, model.in_dim, "x1")
+    same = x2 is None
+    x2 = x1 if same else _validate.as_inputs(x2, model.in_dim, "x2")
+    return _analytic_kernels(model, x1, x2, same)
+
+
+def analytic_ntk(model: MLP, x1, x2=None):
+    """The infinite-width NTK of ``model``'s architecture (width is ignored), shape (n1, n2).
+
+    NTK parameterization as in neural-tangents: the first layer contributes
+    ``sw2 * x.x'/d + sb2`` and every later layer follows the recursion in
+    ``_analytic_kernels`` (Jacot et al. 2018; Arora et al. 2019), with closed-form Gaussian
+    expectations for relu (arc-cosine kernels) and erf.
+    """
+    return _analytic(model, x1, x2)[1]
+
+
+def analytic_nngp(model: MLP, x1, x2=None):
+    """The infinite-width covariance of the network output at initialisation (the NNGP kernel)."""
+    return _analytic(model, x1, x2)[0]
+
+
+def as_numpy(a) -> np.ndarray:
+    """A float64 numpy copy of a JAX array (for plotting and printing)."""
+    return np.asarray(a, dtype=np.float64)

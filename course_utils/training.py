@@ -1,0 +1,129 @@
+"""Training: full-batch gradient descent recorded by one ``lax.scan``, and linearisation."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import _validate
+
+
+class Trajectory(NamedTuple):
+    """What ``train`` records.
+
+    times : (T,) gradient-flow time ``lr * step`` of each record (starts at 0).
+    steps : (T,) step index of each record.
+    outputs : (T, n) network outputs on the training inputs.
+    loss : (T,) ``1/2 ||f - y||^2``.
+    params : the parameters after the last step.
+    param_history : parameters at every record (leaves with a leading T axis), or None
+        unless ``record_params=True``.
+    """
+
+    times: Any
+    steps: Any
+    outputs: Any
+    loss: Any
+    params: Any
+    param_history: Any = None
+
+
+def linearize(apply_fn, params0):
+    """The first-order Taylor model of ``apply_fn`` around ``params0``.
+
+    Returns ``f_lin(params, x) = f(params0, x) + J(x) (params - params0)``, evaluated with one
+    ``jax.jvp`` (a forward-mode product: the Jacobian ``J`` is never built). ``f_lin`` has the
+    same signature as ``apply_fn`` so it can be trained by ``train``.
+    """
+    if not callable(apply_fn):
+        raise ValueError("apply_fn must be a function apply_fn(params, x)")
+
+    def apply_linearized(params, x):
+        delta = jax.tree_util.tree_map(lambda p, p0: p - p0, params, params0)
+        out0, tangent = jax.jvp(lambda p: apply_fn(p, x), (params0,), (delta,))
+        return out0 + tangent
+
+    return apply_linearized
+
+
+def _sq_loss(apply_fn, params, x, y):
+    residual = apply_fn(params, x) - y
+    return 0.5 * jnp.dot(residual, residual)
+
+
+@functools.partial(jax.jit, static_argnames=("apply_fn", "steps", "record_every", "record_params"))
+def _train_scan(apply_fn, params, x, y, lr, *, steps, record_every, record_params):
+    grad_fn = jax.grad(functools.partial(_sq_loss, apply_fn))
+
+    def step(p, _):
+        grads = grad_fn(p, x, y)
+        return jax.tree_util.tree_map(lambda a, g: a - lr * g, p, grads), None
+
+    def chunk(p, _):
+        p, _ = jax.lax.scan(step, p, None, length=record_every)
+        out = apply_fn(p, x)
+        record = (out, 0.5 * jnp.sum((out - y) ** 2), p if record_params else None)
+        return p, record
+
+    out0 = apply_fn(params, x)
+    first = (out0, 0.5 * jnp.sum((out0 - y) ** 2), params if record_params else None)
+    n_chunks, remainder = divmod(steps, record_every)
+    p, records = jax.lax.scan(chunk, params, None, length=n_chunks)
+    records = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), first, records)
+    if remainder:
+        p, _ = jax.lax.scan(step, p, None, length=remainder)
+        out = apply_fn(p, x)
+        last = (out, 0.5 * jnp.sum((out - y) ** 2), p if record_params else None)
+        records = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a, b[None]]), records, last)
+    return p, records
+
+
+def recorded_steps(steps: int, record_every: int) -> np.ndarray:
+    """Step indices that ``train`` records: 0, every ``record_every``, and the last step."""
+    recorded = list(range(0, steps + 1, record_every))
+    if recorded[-1] != steps:
+        recorded.append(steps)
+    return np.asarray(recorded)
+
+
+def train(apply_fn, params, x, y, *, lr, steps, record_every=1, record_params=False) -> Trajectory:
+    """Full-batch gradient descent on ``L = 1/2 ||apply_fn(params, x) - y||^2``.
+
+    The whole run is one compiled ``lax.scan``; outputs and loss are recorded at step 0,
+    every ``record_every`` steps and at the last step, so a time slider can replay the run
+    without training again. ``times = lr * step`` is the gradient-flow time.
+
+    Parameters
+    ----------
+    apply_fn : ``apply_fn(params, x) -> (n,)``, e.g. ``model.apply`` or a ``linearize``-d model.
+    params : initial parameters (a pytree).
+    x : (n, d) training inputs.  y : (n,) targets.
+    lr : learning rate (> 0).  steps : number of steps (>= 0).
+    record_every : record spacing in steps (>= 1).
+    record_params : also keep the parameters at every record (memory: one copy per record).
+    """
+    if not callable(apply_fn):
+        raise ValueError("apply_fn must be a function apply_fn(params, x)")
+    in_dim = getattr(getattr(apply_fn, "__self__", None), "in_dim", None)
+    x = _validate.as_inputs(x, in_dim)
+    y = _validate.as_vector(y, x.shape[0], "y")
+    lr = _validate.finite_float(lr, "lr", minimum=0.0, strict=True)
+    steps = _validate.positive_int(steps, "steps", minimum=0)
+    record_every = _validate.positive_int(record_every, "record_every")
+    params = jax.tree_util.tree_map(lambda a: jnp.asarray(a, dtype=jnp.float64), params)
+    final, (outputs, loss, history) = _train_scan(
+        apply_fn, params, x, y, lr, steps=steps, record_every=record_every, record_params=bool(record_params)
+    )
+    step_index = recorded_steps(steps, record_every)
+    return Trajectory(
+        times=lr * step_index.astype(np.float64),
+        steps=step_index,
+        outputs=outputs,
+        loss=loss,
+        params=final,
+        param_history=history if record_params else None,
+    )

@@ -1,0 +1,233 @@
+"""The one way every notebook builds its width and time controls and redraws a figure.
+
+``InteractiveFigure`` owns one matplotlib ``Figure`` (made without pyplot, so nothing is
+registered in ``plt.get_fignums()`` and nothing leaks however often it is redrawn) and shows
+it through an ``ipywidgets.Image``: each event redraws the same axes and swaps the PNG
+bytes, so there is no new figure per event and no flicker. The displayed object carries a
+static PNG of the current figure next to the widget view, so an executed notebook, the
+static site and the repository page all show a real figure without a kernel.
+
+Controls
+--------
+``width``: a slider over powers of two (each width compiles once and is reused); it is
+treated as expensive and updates on release, showing a "computing" note while it works.
+``time``: a log-spaced slider that updates continuously; a draw function should make a
+time change cheap (index a recorded trajectory or evaluate a ``GradientFlow``).
+
+Example
+-------
+>>> def draw(axes, width, time):
+...     traj = run_for_width(width)          # cached per width
+...     axes[0].clear(); axes[0].plot(...)
+>>> demo = InteractiveFigure(draw, widths=powers_of_two(64, 1024), times=log_times(0.01, 100, 41))
+>>> demo                                      # last expression of a cell displays it
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import time as _time
+from typing import Callable, Sequence
+
+import ipywidgets as widgets
+import numpy as np
+from matplotlib.figure import Figure
+
+from . import _validate
+
+
+def powers_of_two(low: int, high: int) -> list[int]:
+    """Powers of two from ``low`` to ``high`` inclusive (both rounded to powers of two)."""
+    low = _validate.positive_int(low, "low")
+    high = _validate.positive_int(high, "high")
+    if high < low:
+        raise ValueError(f"high ({high}) must be >= low ({low})")
+    start, stop = int(np.ceil(np.log2(low))), int(np.floor(np.log2(high)))
+    return [2**k for k in range(start, stop + 1)]
+
+
+def log_times(low: float, high: float, num: int = 41, *, include_zero: bool = True) -> np.ndarray:
+    """``num`` log-spaced times from ``low`` to ``high``, preceded by 0 when ``include_zero``."""
+    low = _validate.finite_float(low, "low", minimum=0.0, strict=True)
+    high = _validate.finite_float(high, "high", minimum=low)
+    num = _validate.positive_int(num, "num", minimum=2)
+    times = np.geomspace(low, high, num)
+    return np.concatenate([[0.0], times]) if include_zero else times
+
+
+def _format_time(t: float) -> str:
+    return "0" if t == 0 else f"{t:.3g}"
+
+
+def width_slider(widths: Sequence[int], value: int | None = None, description: str = "width") -> widgets.SelectionSlider:
+    """A slider over the given widths (hidden units per layer), updating on release."""
+    widths = [int(w) for w in widths]
+    if not widths or any(w < 1 for w in widths):
+        raise ValueError(f"widths must be a non-empty list of integers >= 1; got {widths}")
+    value = widths[len(widths) // 2] if value is None else int(value)
+    if value not in widths:
+        raise ValueError(f"width {value} is not one of the offered widths {widths}")
+    return widgets.SelectionSlider(
+        options=[(str(w), w) for w in widths],
+        value=value,
+        description=description,
+        continuous_update=False,
+        tooltip="hidden units per layer (powers of two, so compiled code is reused)",
+        style={"description_width": "initial"},
+        layout=widgets.Layout(width="420px"),
+    )
+
+
+def time_slider(times: Sequence[float], value: float | None = None, description: str = "time") -> widgets.SelectionSlider:
+    """A slider over the given training times t = learning rate x steps, updating continuously."""
+    times = [float(t) for t in times]
+    if not times:
+        raise ValueError("times must be a non-empty list of times >= 0")
+    _validate.times(np.asarray(times), "times")
+    value = times[-1] if value is None else float(value)
+    if value not in times:
+        value = min(times, key=lambda t: abs(t - value))
+    return widgets.SelectionSlider(
+        options=[(_format_time(t), t) for t in times],
+        value=value,
+        description=description,
+        continuous_update=True,
+        tooltip="gradient-flow time t = learning rate x steps (log scale)",
+        style={"description_width": "initial"},
+        layout=widgets.Layout(width="420px"),
+    )
+
+
+class InteractiveFigure:
+    """A figure redrawn in place by ``draw(axes, width=..., time=..., **extra)``.
+
+    Parameters
+    ----------
+    draw : function called with the axes array (always 1-D) and the current control values
+        as keyword arguments. It redraws the axes (``ax.clear()`` then plot, or ``set_data``).
+    widths, times : the values the width and time sliders offer (either may be None to omit
+        that control; every notebook figure of the course has both).
+    width, time : initial values.
+    extra : further controls ``{"name": widget}`` passed to ``draw`` by name.
+    expensive : names of controls whose change may take a while (default: width); they
+        show a "computing" note and should have ``continuous_update=False``.
+    nrows, ncols, figsize, dpi : the figure's layout; modest dpi keeps updates fast.
+    title : optional heading shown above the controls.
+    """
+
+    def __init__(
+        self,
+        draw: Callable,
+        *,
+        widths: Sequence[int] | None = None,
+        times: Sequence[float] | None = None,
+        width: int | None = None,
+        time: float | None = None,
+        extra: dict | None = None,
+        expensive: Sequence[str] = ("width",),
+        nrows: int = 1,
+        ncols: int = 1,
+        figsize=(7.0, 3.2),
+        dpi: int = 80,
+        title: str | None = None,
+    ):
+        if not callable(draw):
+            raise ValueError("draw must be a function draw(axes, width=..., time=...)")
+        self._draw = draw
+        self.controls: dict[str, widgets.Widget] = {}
+        if widths is not None:
+            self.controls["width"] = width_slider(widths, width)
+        if times is not None:
+            self.controls["time"] = time_slider(times, time)
+        for name, control in (extra or {}).items():
+            if name in self.controls:
+                raise ValueError(f"extra control {name!r} clashes with a built-in control")
+            self.controls[name] = control
+        self.expensive = set(expensive)
+        self.fig = Figure(figsize=figsize, dpi=dpi)
+        self.axes = np.atleast_1d(self.fig.subplots(nrows, ncols)).ravel()
+        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        self.status = widgets.HTML(value="")
+        self.draw_count = 0
+        self.last_draw_seconds = float("nan")
+        self.last_error: BaseException | None = None
+        header = [widgets.HTML(f"<b>{title}</b>")] if title else []
+        self.widget = widgets.VBox(header + [widgets.HBox([*self.controls.values()]), self.status, self.image])
+        if len(self.controls) > 2:
+            self.widget.children = tuple(header) + (
+                widgets.VBox(list(self.controls.values())),
+                self.status,
+                self.image,
+            )
+        for name, control in self.controls.items():
+            control.observe(self._on_change(name), names="value")
+        self.redraw()
+
+    # ------------------------------------------------------------------ values
+    @property
+    def values(self) -> dict:
+        return {name: control.value for name, control in self.controls.items()}
+
+    @property
+    def width(self):
+        return self.controls["width"].value
+
+    @property
+    def time(self):
+        return self.controls["time"].value
+
+    def set(self, **values) -> None:
+        """Move controls programmatically (as a student would); each change redraws once."""
+        for name, value in values.items():
+            if name not in self.controls:
+                raise ValueError(f"no control named {name!r}; controls are {sorted(self.controls)}")
+            self.controls[name].value = value
+
+    # ------------------------------------------------------------------ drawing
+    def _on_change(self, name):
+        def handler(change):
+            if name in self.expensive:
+                self.status.value = f"<i>computing for {name} = {change['new']} (a first visit compiles once)...</i>"
+            try:
+                self.redraw()
+            finally:
+                self.status.value = ""
+
+        return handler
+
+    def redraw(self) -> None:
+        """Call ``draw`` with the current values and refresh the image in place."""
+        start = _time.perf_counter()
+        try:
+            self._draw(self.axes, **self.values)
+        except Exception as err:  # show the message in the figure's place, keep the widget alive
+            self.last_error = err
+            self.status.value = f"<b style='color:#b00'>{type(err).__name__}: {err}</b>"
+            raise
+        self.last_error = None
+        self.image.value = self.png()
+        self.draw_count += 1
+        self.last_draw_seconds = _time.perf_counter() - start
+
+    def png(self) -> bytes:
+        buffer = io.BytesIO()
+        self.fig.savefig(buffer, format="png", dpi=self.fig.dpi)
+        return buffer.getvalue()
+
+    # ------------------------------------------------------------------ display
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude) or {}
+        if isinstance(bundle, tuple):
+            bundle = bundle[0]
+        bundle = dict(bundle)
+        # A static image of the current state for readers without a live kernel
+        # (repository page, static site); a widget-aware frontend shows the widget instead.
+        bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")
+        bundle["text/plain"] = f"InteractiveFigure({', '.join(f'{k}={v}' for k, v in self.values.items())})"
+        return bundle
+
+    def close(self) -> None:
+        """Release the widgets (the figure is garbage-collected with this object)."""
+        for widget in [*self.controls.values(), self.image, self.status, *self.widget.children, self.widget]:
+            widget.close()
