@@ -14,7 +14,7 @@ from .exercises import check_close, check_function, show_solution  # noqa: E402
 from .flow import GradientFlow, discrete_residuals, kernel_regression  # noqa: E402
 from .kernels import analytic_nngp, analytic_ntk, as_numpy, empirical_ntk, ntk_flops  # noqa: E402
 from .models import MLP  # noqa: E402
-from .training import Trajectory, linearize, train  # noqa: E402
+from .training import Trajectory, linearize, log_record_steps, train  # noqa: E402
 
 __all__ = [
     "MLP",
@@ -34,6 +34,7 @@ __all__ = [
     "kernel_regression",
     "key",
     "linearize",
+    "log_record_steps",
     "ntk_flops",
     "random_circle",
     "regression_1d",

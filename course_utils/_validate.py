@@ -10,14 +10,23 @@ from __future__ import annotations
 import math
 import numbers
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 
 def as_inputs(x, in_dim: int | None = None, name: str = "x") -> jnp.ndarray:
-    """Return ``x`` as a float64 array of shape (n, in_dim), or raise ValueError."""
+    """Return ``x`` as a float64 array of shape (n, in_dim), or raise ValueError.
+
+    The checks run in numpy on concrete values, so they also work when called while a jitted
+    function is being traced with ``x`` as a closed-over constant.
+    """
+    if isinstance(x, jax.core.Tracer):
+        if x.ndim != 2 or (in_dim is not None and x.shape[1] != in_dim):
+            raise ValueError(f"{name} must have shape (n, {in_dim if in_dim is not None else 'in_dim'}); got {tuple(x.shape)}")
+        return x
     try:
-        arr = jnp.asarray(x, dtype=jnp.float64)
+        arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as err:
         raise ValueError(f"{name} must be a numeric array of shape (n, in_dim); got {type(x).__name__}") from err
     if arr.ndim != 2:
@@ -30,22 +39,26 @@ def as_inputs(x, in_dim: int | None = None, name: str = "x") -> jnp.ndarray:
         )
     if arr.shape[0] < 1:
         raise ValueError(f"{name} must contain at least one row; got shape {tuple(arr.shape)}")
-    if not bool(jnp.all(jnp.isfinite(arr))):
+    if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or infinite values")
-    return arr
+    return jnp.asarray(arr)
 
 
 def as_vector(v, n: int, name: str) -> jnp.ndarray:
     """Return ``v`` as a float64 vector of length ``n``, or raise ValueError."""
+    if isinstance(v, jax.core.Tracer):
+        if v.shape != (n,):
+            raise ValueError(f"{name} must have shape ({n},); got {tuple(v.shape)}")
+        return v
     try:
-        arr = jnp.asarray(v, dtype=jnp.float64)
+        arr = np.asarray(v, dtype=np.float64)
     except (TypeError, ValueError) as err:
         raise ValueError(f"{name} must be a numeric vector of shape ({n},)") from err
     if arr.shape != (n,):
         raise ValueError(f"{name} must have shape ({n},); got {tuple(arr.shape)}")
-    if not bool(jnp.all(jnp.isfinite(arr))):
+    if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or infinite values")
-    return arr
+    return jnp.asarray(arr)
 
 
 def positive_int(value, name: str, minimum: int = 1) -> int:

@@ -1,8 +1,9 @@
 """Exercise checks with immediate feedback, and revealable worked solutions.
 
 A check function takes the student's answer (a number, an array or a function), compares
-it with a reference computed independently, prints a short verdict that says *why* when it
-is wrong, and returns True or False so tests can assert on it. Worked solutions are plain
+it with a reference computed independently, shows a short verdict that says *why* when it
+is wrong, and returns a truthy/falsy ``Verdict`` so tests can assert on it (use
+``bool(check(...))`` or ``assert check(...)``, not ``is True``). Worked solutions are plain
 functions in ``course_utils.solutions``; ``show_solution(name)`` prints their source.
 """
 
@@ -65,7 +66,37 @@ def show_solution(name: str) -> None:
         print(source)
 
 
-def _report(ok: bool, message: str) -> bool:
+class Verdict:
+    """The result of a check: truthy when right, with the explanation in ``message``.
+
+    It behaves as a bool (``if check(...)``, ``assert check(...)``, ``check(...) == True``)
+    and displays nothing as a cell's last expression: the check has already shown its
+    message, and a bare ``True``/``False`` under it would only repeat it.
+    """
+
+    __slots__ = ("ok", "message")
+
+    def __init__(self, ok: bool, message: str):
+        self.ok = bool(ok)
+        self.message = message
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __eq__(self, other) -> bool:
+        return self.ok == bool(other)
+
+    def __hash__(self) -> int:
+        return hash(self.ok)
+
+    def __repr__(self) -> str:
+        return f"Verdict({self.ok}, {self.message!r})"
+
+    def _ipython_display_(self):  # shown once by the check itself
+        pass
+
+
+def _report(ok: bool, message: str) -> Verdict:
     text = ("Correct. " if ok else "Not yet. ") + message
     try:
         from IPython import get_ipython
@@ -75,14 +106,14 @@ def _report(ok: bool, message: str) -> bool:
             colour = "#1a7f37" if ok else "#b3261e"
             mark = "&#10004;" if ok else "&#10008;"
             display(HTML(f"<div style='color:{colour}'>{mark} {html.escape(text)}</div>"))
-            return ok
+            return Verdict(ok, text)
     except ImportError:
         pass
     print(("[ok] " if ok else "[x] ") + text)
-    return ok
+    return Verdict(ok, text)
 
 
-def check_close(got, expected, *, rtol: float = 1e-6, atol: float = 1e-9, what: str = "your answer", hint: str = "") -> bool:
+def check_close(got, expected, *, rtol: float = 1e-6, atol: float = 1e-9, what: str = "your answer", hint: str = "") -> Verdict:
     """Compare a numeric answer with the reference; say how far off it is and why, if wrong."""
     try:
         got_arr = np.asarray(got, dtype=np.float64)
@@ -100,7 +131,7 @@ def check_close(got, expected, *, rtol: float = 1e-6, atol: float = 1e-9, what: 
     return _report(False, f"{what} is off by up to {error:.3g} (relative {error / scale:.2g}). {hint}")
 
 
-def check_function(student_fn: Callable, reference_fn: Callable, cases, *, rtol=1e-6, atol=1e-9, what="your function", hint="") -> bool:
+def check_function(student_fn: Callable, reference_fn: Callable, cases, *, rtol=1e-6, atol=1e-9, what="your function", hint="") -> Verdict:
     """Call both functions on every case (a tuple of arguments) and compare the results."""
     if not callable(student_fn):
         return _report(False, f"{what} should be a function. {hint}")
@@ -126,7 +157,7 @@ def check_function(student_fn: Callable, reference_fn: Callable, cases, *, rtol=
 
 
 # ---------------------------------------------------------------- notebook 00
-def check_residual_decay(student_fn: Callable) -> bool:
+def check_residual_decay(student_fn: Callable) -> Verdict:
     """00: ``residual(t, lam, r0)`` should return the gradient-flow residual ``exp(-lam t) r0``."""
     from .solutions import residual_decay
 

@@ -190,11 +190,7 @@ class MLP:
     def apply(self, params, x):
         """Network output f(x; params) of shape (n,) for inputs ``x`` of shape (n, in_dim)."""
         self.check_params(params)
-        if isinstance(x, jax.core.Tracer):  # inside jit: only the static shape can be checked
-            if x.ndim != 2 or x.shape[1] != self.in_dim:
-                raise ValueError(f"x must have shape (n, {self.in_dim}); got {tuple(x.shape)}")
-        else:
-            x = _validate.as_inputs(x, self.in_dim)
+        x = _validate.as_inputs(x, self.in_dim)
         return self.forward(params, x)[1]
 
     def __call__(self, params, x):

@@ -55,30 +55,30 @@ def _sq_loss(apply_fn, params, x, y):
     return 0.5 * jnp.dot(residual, residual)
 
 
-@functools.partial(jax.jit, static_argnames=("apply_fn", "steps", "record_every", "record_params"))
-def _train_scan(apply_fn, params, x, y, lr, *, steps, record_every, record_params):
+@functools.partial(jax.jit, static_argnames=("apply_fn", "record_params"))
+def _train_scan(apply_fn, params, x, y, lr, chunk_lengths, *, record_params):
+    """Run ``sum(chunk_lengths)`` steps, recording after every chunk (and at step 0).
+
+    Chunk lengths are traced values (each chunk is a ``fori_loop`` with a dynamic trip
+    count), so every record schedule with the same number of records reuses one compile.
+    """
     grad_fn = jax.grad(functools.partial(_sq_loss, apply_fn))
 
-    def step(p, _):
+    def step(_, p):
         grads = grad_fn(p, x, y)
-        return jax.tree_util.tree_map(lambda a, g: a - lr * g, p, grads), None
+        return jax.tree_util.tree_map(lambda a, g: a - lr * g, p, grads)
 
-    def chunk(p, _):
-        p, _ = jax.lax.scan(step, p, None, length=record_every)
+    def record(p):
         out = apply_fn(p, x)
-        record = (out, 0.5 * jnp.sum((out - y) ** 2), p if record_params else None)
-        return p, record
+        return out, 0.5 * jnp.sum((out - y) ** 2), p if record_params else None
 
-    out0 = apply_fn(params, x)
-    first = (out0, 0.5 * jnp.sum((out0 - y) ** 2), params if record_params else None)
-    n_chunks, remainder = divmod(steps, record_every)
-    p, records = jax.lax.scan(chunk, params, None, length=n_chunks)
+    def chunk(p, length):
+        p = jax.lax.fori_loop(0, length, step, p)
+        return p, record(p)
+
+    first = record(params)
+    p, records = jax.lax.scan(chunk, params, chunk_lengths)
     records = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), first, records)
-    if remainder:
-        p, _ = jax.lax.scan(step, p, None, length=remainder)
-        out = apply_fn(p, x)
-        last = (out, 0.5 * jnp.sum((out - y) ** 2), p if record_params else None)
-        records = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a, b[None]]), records, last)
     return p, records
 
 
@@ -90,7 +90,31 @@ def recorded_steps(steps: int, record_every: int) -> np.ndarray:
     return np.asarray(recorded)
 
 
-def train(apply_fn, params, x, y, *, lr, steps, record_every=1, record_params=False) -> Trajectory:
+def log_record_steps(steps: int, num: int = 40) -> np.ndarray:
+    """About ``num`` step indices from 0 to ``steps``, log-spaced (for a log-scale time slider)."""
+    steps = _validate.positive_int(steps, "steps")
+    num = _validate.positive_int(num, "num", minimum=2)
+    return np.unique(np.concatenate([[0], np.geomspace(1, steps, num - 1).round().astype(int)]))
+
+
+def _check_record_steps(record_steps, steps: int) -> np.ndarray:
+    try:
+        recorded = np.asarray(record_steps)
+    except (TypeError, ValueError) as err:
+        raise ValueError("record_steps must be a 1-D array of increasing step indices") from err
+    if recorded.ndim != 1 or recorded.size == 0 or not np.issubdtype(recorded.dtype, np.integer):
+        raise ValueError(f"record_steps must be a non-empty 1-D array of integers; got {record_steps!r}")
+    if np.any(np.diff(recorded) <= 0) or recorded[0] < 0 or recorded[-1] > steps:
+        raise ValueError(f"record_steps must increase strictly and lie in [0, steps={steps}]")
+    recorded = recorded.astype(int)
+    if recorded[0] != 0:
+        recorded = np.concatenate([[0], recorded])
+    if recorded[-1] != steps:
+        recorded = np.concatenate([recorded, [steps]])
+    return recorded
+
+
+def train(apply_fn, params, x, y, *, lr, steps, record_every=1, record_params=False, record_steps=None) -> Trajectory:
     """Full-batch gradient descent on ``L = 1/2 ||apply_fn(params, x) - y||^2``.
 
     The whole run is one compiled ``lax.scan``; outputs and loss are recorded at step 0,
@@ -105,6 +129,9 @@ def train(apply_fn, params, x, y, *, lr, steps, record_every=1, record_params=Fa
     lr : learning rate (> 0).  steps : number of steps (>= 0).
     record_every : record spacing in steps (>= 1).
     record_params : also keep the parameters at every record (memory: one copy per record).
+    record_steps : explicit step indices to record instead of every ``record_every`` steps,
+        e.g. ``log_record_steps(steps, 40)`` for a log-scale time slider (0 and ``steps`` are
+        always recorded).
     """
     if not callable(apply_fn):
         raise ValueError("apply_fn must be a function apply_fn(params, x)")
@@ -114,11 +141,15 @@ def train(apply_fn, params, x, y, *, lr, steps, record_every=1, record_params=Fa
     lr = _validate.finite_float(lr, "lr", minimum=0.0, strict=True)
     steps = _validate.positive_int(steps, "steps", minimum=0)
     record_every = _validate.positive_int(record_every, "record_every")
+    if record_steps is None:
+        step_index = recorded_steps(steps, record_every)
+    else:
+        step_index = _check_record_steps(record_steps, steps)
     params = jax.tree_util.tree_map(lambda a: jnp.asarray(a, dtype=jnp.float64), params)
+    chunk_lengths = jnp.asarray(np.diff(step_index), dtype=jnp.int32)
     final, (outputs, loss, history) = _train_scan(
-        apply_fn, params, x, y, lr, steps=steps, record_every=record_every, record_params=bool(record_params)
+        apply_fn, params, x, y, lr, chunk_lengths, record_params=bool(record_params)
     )
-    step_index = recorded_steps(steps, record_every)
     return Trajectory(
         times=lr * step_index.astype(np.float64),
         steps=step_index,

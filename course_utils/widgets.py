@@ -206,6 +206,10 @@ class InteractiveFigure:
             self.status.value = f"<b style='color:#b00'>{type(err).__name__}: {err}</b>"
             raise
         self.last_error = None
+        if self.draw_count == 0:
+            # Lay the figure out once; later draws keep that layout (re-running the layout
+            # engine on every event would cost more than the draw itself).
+            self.fig.tight_layout()
         self.image.value = self.png()
         self.draw_count += 1
         self.last_draw_seconds = _time.perf_counter() - start
