@@ -4,9 +4,41 @@ Importing this package switches JAX to float64: the course compares eigenvalues 
 1e-10, which float32 cannot resolve.
 """
 
+import os as _os
+from pathlib import Path as _Path
+
 import jax as _jax
 
 _jax.config.update("jax_enable_x64", True)
+
+
+def _enable_compilation_cache() -> None:
+    """Keep compiled kernels on disk so a fresh kernel's first slider moves skip compilation.
+
+    The cache lives in ``.jax_cache/`` beside the package in a checkout (ignored by git), or
+    under ``~/.cache`` for an installed copy; ``COURSE_JAX_CACHE=0`` turns it off. JAX's
+    defaults cache nothing on CPU (compiles here take 0.05-0.3 s, under its 1 s threshold),
+    hence the two thresholds.
+    """
+    setting = _os.environ.get("COURSE_JAX_CACHE", "")
+    if setting == "0":
+        return
+    if setting:
+        cache = _Path(setting)
+    else:
+        checkout = _Path(__file__).resolve().parents[1]
+        writable = (checkout / "pyproject.toml").exists() and _os.access(checkout, _os.W_OK)
+        cache = checkout / ".jax_cache" if writable else _Path.home() / ".cache" / "ntk-course" / "jax"
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return
+    _jax.config.update("jax_compilation_cache_dir", str(cache))
+    _jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+    _jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+
+
+_enable_compilation_cache()
 
 from . import data, widgets  # noqa: E402
 from .data import circle_grid, circle_points, fourier_target, key, random_circle, regression_1d, sphere_points  # noqa: E402
