@@ -1,0 +1,113 @@
+"""Smoke tests of the benchmark scripts in bench/ (quick; no timing is asserted)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import types
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "bench")
+sys.path.insert(0, BENCH)
+
+import common  # noqa: E402
+import run_all  # noqa: E402
+
+
+def _run(script, *args):
+    done = subprocess.run([sys.executable, os.path.join(BENCH, script), *args],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = common.parse_result(done.stdout)
+    assert result is not None, f"no result line in: {done.stdout[-1000:]}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def tiny_ntk_rows():
+    rows = []
+    for method in ("structured", "jacobian"):
+        result = _run("bench_ntk.py", "--depth", "2", "--width", "8", "--n", "5", "--method", method,
+                      "--repeats", "2", "--budget", "1", "--window", "0.1")
+        result["status"] = "ok"
+        rows.append(result)
+    return rows
+
+
+def test_bench_ntk_reports_a_measurement(tiny_ntk_rows):
+    import course_utils as cu
+
+    structured, jacobian = tiny_ntk_rows
+    model = cu.MLP(in_dim=common.IN_DIM, width=8, depth=2)
+    for row in tiny_ntk_rows:
+        assert row["ok"] and row["finite"]
+        assert (row["depth"], row["width"], row["n"]) == (2, 8, 5)
+        assert row["params"] == model.num_params
+        assert row["repeats"] >= 2 and len(row["times_s"]) == row["repeats"]
+        assert 0 < row["min_s"] <= row["median_s"]
+        assert row["peak_extra_mb"] >= 0
+    assert structured["flops"] == cu.ntk_flops(model, 5)
+    # both methods computed the same kernel (its trace)
+    assert structured["trace"] == pytest.approx(jacobian["trace"], rel=1e-10)
+
+
+def test_ntk_table_row_is_well_formed(tiny_ntk_rows):
+    text = run_all.render_ntk({"rows": tiny_ntk_rows, "machine": {}})
+    lines = [line for line in text.splitlines() if line.startswith("| 2 | 8 | 5 |")]
+    assert len(lines) == 1
+    header = next(line for line in text.splitlines() if line.startswith("| depth"))
+    assert lines[0].count("|") == header.count("|")
+    speedup = lines[0].rstrip(" |").split("|")[-1].strip()
+    assert speedup.endswith("x") and float(speedup[:-1]) > 0
+
+
+def test_flow_evaluation_matches_closed_form():
+    result = _run("bench_kernel_flow.py", "flow", "--n", "20", "--m", "7", "--repeats", "3")
+    assert result["ok"] and result["outputs"]["repeats"] == 3
+    assert result["outputs_max_error"] < 1e-12
+    assert "| 20 | 7 |" in run_all.render_flow({"rows": [dict(result, status="ok")], "machine": {}})
+
+
+def test_table_rejects_a_row_of_the_wrong_length():
+    assert run_all.table(["a", "b"], [[1, 2]]).splitlines()[-1] == "| 1 | 2 |"
+    with pytest.raises(ValueError):
+        run_all.table(["a", "b"], [[1, 2, 3]])
+
+
+def test_replace_block_updates_only_its_block():
+    text = "intro\n<!-- BEGIN ntk -->\nold\n<!-- END ntk -->\n<!-- BEGIN nt -->\nkeep\n<!-- END nt -->\n"
+    updated = run_all.replace_block(text, "ntk", "new $1 \\g<0>")
+    assert "new $1 \\g<0>" in updated and "old" not in updated and "keep" in updated
+    assert run_all.replace_block("x", "flow", "body").endswith("<!-- BEGIN flow -->\nbody\n<!-- END flow -->\n")
+
+
+def test_jacobian_too_big_is_not_attempted():
+    # depth 3, width 4096, n 256: tens of GB that way; must exceed any cap we allow
+    assert run_all.jacobian_estimate(256, 4096, 3) > 64 * run_all.GiB
+    assert run_all.jacobian_estimate(256, 256, 1) < 1 * run_all.GiB
+
+
+def test_widget_helpers_find_demos_and_control_values():
+    import bench_widgets
+    import ipywidgets as widgets
+
+    from course_utils.widgets import time_slider, width_slider
+
+    assert bench_widgets.control_values(width_slider([64, 128, 256])) == [64, 128, 256]
+    assert len(bench_widgets.control_values(time_slider(list(range(50))), max_values=12)) == 12
+    assert bench_widgets.control_values(widgets.IntSlider(value=2, min=0, max=4)) == [0, 1, 2, 3, 4]
+    assert bench_widgets.control_values(widgets.Checkbox()) == [False, True]
+    module = types.ModuleType("course_utils.nb99")
+
+    def flow_demo():
+        return None
+
+    def _private_demo():
+        return None
+
+    flow_demo.__module__ = _private_demo.__module__ = module.__name__
+    module.flow_demo, module._private_demo, module.helper = flow_demo, _private_demo, len
+    assert bench_widgets.demo_builders(module) == ["flow_demo"]
