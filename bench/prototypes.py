@@ -68,7 +68,7 @@ def _relu_expectations_fast(k11, k22, k12, root11, root22):
 def _analytic_relu_fast(model: MLP, x1, x2, same: bool, want: str = "ntk", fast_acos: bool = True):
     """The relu NTK/NNGP recursion, returning only the kernel asked for.
 
-    Two changes against course_utils.kernels._analytic_kernels, both measured in
+    Two changes against the earlier course_utils.kernels._analytic_kernels (now adopted in course_utils), both measured in
     bench/README.md: (1) one output instead of (NNGP, NTK): XLA on CPU runs a fusion with
     two n x n outputs (and the two transposes of ``_symmetrise``) 10-20x slower than a
     single-output one; (2) exact symmetry is imposed once on the input Gram matrix
@@ -90,7 +90,7 @@ def _analytic_relu_fast(model: MLP, x1, x2, same: bool, want: str = "ntk", fast_
         else:
             from course_utils.kernels import _relu_expectations
 
-            value12, derivative12 = _relu_expectations(sigma11[:, None], sigma22[None, :], sigma12)
+            value12, derivative12 = _relu_expectations(jnp.sqrt(sigma11)[:, None], jnp.sqrt(sigma22)[None, :], sigma12)
         # on the diagonal cos = 1, theta = 0: E[relu(u)^2] = k / 2
         sigma12 = model.sw2 * value12 + model.sb2
         sigma11 = model.sw2 * 0.5 * sigma11 + model.sb2
@@ -115,14 +115,6 @@ def analytic_ntk_single_output(model: MLP, x1, x2=None):
 
 
 # ---------------------------------------------------------------------- structured NTK
-@functools.partial(jax.jit, static_argnums=(0,))
-def _structured_ntk_internal(model: MLP, params, x):
-    """The course's own structured formula, called without the public input checks."""
-    from course_utils.kernels import _structured_ntk
-
-    return _structured_ntk(model, params, x, x, True)
-
-
 def structured_no_checks(model, params, x):
     """course_utils' ``_structured_ntk`` itself, skipping ``empirical_ntk``'s input checks."""
     from course_utils.kernels import _structured_ntk

@@ -27,9 +27,11 @@ def _integrated_decay(lam, t):
 
 
 @jax.jit
-def _outputs(times, lam, U, coeffs, y):
+def _outputs(times, lam, U_T, coeffs, y):
+    # U_T is a stored (row-major) transpose: contracting against U.T inside jit ran several
+    # times slower on CPU (bench/prototypes.py, flow_outputs_transposed).
     decay = jnp.exp(-times[:, None] * lam[None, :])  # (T, n)
-    return y[None, :] + (decay * coeffs[None, :]) @ U.T
+    return y[None, :] + (decay * coeffs[None, :]) @ U_T
 
 
 class GradientFlow:
@@ -67,6 +69,7 @@ class GradientFlow:
         order = jnp.arange(n)[::-1]  # descending: mode 0 is the fastest
         self.eigenvalues = jnp.maximum(lam[order], 0.0)
         self.eigenvectors = U[:, order]
+        self._eigenvectors_T = jnp.array(self.eigenvectors.T, copy=True)
         # U^T r0 computed once; later times only rescale these n numbers.
         self.initial_residual_coefficients = (self.f0 - self.y) @ self.eigenvectors
         self.n = n
@@ -81,7 +84,7 @@ class GradientFlow:
     def outputs(self, t):
         """Training-set outputs: shape (n,) for a scalar t, (T, n) for t of shape (T,)."""
         times, scalar = _validate.times(t)
-        out = _outputs(jnp.asarray(times), self.eigenvalues, self.eigenvectors, self.initial_residual_coefficients, self.y)
+        out = _outputs(jnp.asarray(times), self.eigenvalues, self._eigenvectors_T, self.initial_residual_coefficients, self.y)
         return out[0] if scalar else out
 
     def loss(self, t):
