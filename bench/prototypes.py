@@ -90,7 +90,7 @@ def _analytic_relu_fast(model: MLP, x1, x2, same: bool, want: str = "ntk", fast_
         else:
             from course_utils.kernels import _relu_expectations
 
-            value12, derivative12 = _relu_expectations(jnp.sqrt(sigma11)[:, None], jnp.sqrt(sigma22)[None, :], sigma12)
+            value12, derivative12 = _relu_expectations(sigma11[:, None], sigma22[None, :], sigma12)
         # on the diagonal cos = 1, theta = 0: E[relu(u)^2] = k / 2
         sigma12 = model.sw2 * value12 + model.sb2
         sigma11 = model.sw2 * 0.5 * sigma11 + model.sb2

@@ -776,7 +776,11 @@ def render_widgets(section) -> str:
             out_rows.append([f"{r['module'].split('.')[-1]}.{r.get('demo', '-')}", "-", "-", "-", "-", "-", "-", "-",
                              r.get("error", "error")])
             continue
-        for name, c in r.get("controls", {}).items():
+        controls = r.get("controls", {})
+        order = [k for k in ("width", "time") if k in controls]
+        order += sorted(k for k in controls if k not in ("width", "time"))
+        for name in order:
+            c = controls[name]
             if "error" in c:
                 out_rows.append([f"{r['module'].split('.')[-1]}.{r['demo']}", fmt_time(r.get("build_s")), name,
                                  "-", "-", "-", "-", "-", c["error"]])
@@ -808,8 +812,8 @@ def render_machine(results) -> str:
         f"- CPU: {m.get('cpu')} ({m.get('cores')} cores), {m.get('memory_gib')} GiB memory",
         f"- Python {m.get('python')}, jax {m.get('jax')}, jaxlib {m.get('jaxlib')}, numpy {m.get('numpy')}, "
         f"course_utils {m.get('course_utils')}",
-        f"- neural-tangents: {nt.get('note', 'not measured')}" + (" (neural_tangents, jax; bench/.nt-venv)"
-                                                                 if nt.get("available") else ""),
+        (f"- neural-tangents {nt['note'].split()[0]} with jax {nt['note'].split()[-1]} in bench/.nt-venv"
+         if nt.get("available") else f"- neural-tangents: {nt.get('note', 'not measured')}"),
         f"- OPENBLAS_CORETYPE={m.get('OPENBLAS_CORETYPE')} in the environment (left as it is; see the DGEMM table)",
         "- Sections measured: " + ", ".join(f"{name} ({results[name]['machine']['date']})"
                                             for name in SECTIONS if name in results and "machine" in results[name]),

@@ -158,15 +158,16 @@ def _arccos(c):
     return jnp.where(small, 0.5 * math.pi - t, jnp.where(c > 0, far, math.pi - far))
 
 
-def _relu_expectations(root11, root22, k12):
+def _relu_expectations(k11, k22, k12):
     """E[relu(u) relu(v)] and E[relu'(u) relu'(v)] for (u, v) ~ N(0, [[k11, k12], [k12, k22]]).
 
-    The arc-cosine kernels of degree 1 and 0 (Cho & Saul 2009); ``root11 = sqrt(k11)`` and
-    ``root22 = sqrt(k22)`` broadcast against k12, and ``sin(theta) = sqrt(1 - cos^2)``.
+    The arc-cosine kernels of degree 1 and 0 (Cho & Saul 2009), with ``sin(theta) =
+    sqrt(1 - cos^2)``. ``sqrt(k11 k22)`` (not ``sqrt(k11) sqrt(k22)``) makes cos exactly 1 for
+    x = x', where arccos would otherwise turn a last-bit error into a 1e-8 one.
     """
-    norm = root11 * root22
-    inv = jnp.where(norm > 0, 1.0 / jnp.where(norm > 0, norm, 1.0), 0.0)
-    cos = jnp.clip(k12 * inv, -1.0, 1.0)
+    norm = jnp.sqrt(k11 * k22)
+    safe = jnp.where(norm > 0, norm, 1.0)
+    cos = jnp.where(norm > 0, jnp.clip(k12 / safe, -1.0, 1.0), 0.0)
     theta = _arccos(cos)
     sin = jnp.sqrt(jnp.maximum(1.0 - cos * cos, 0.0))
     value = norm * (sin + (math.pi - theta) * cos) / (2 * math.pi)
@@ -205,7 +206,7 @@ def _analytic_kernel(model: MLP, x1, x2, same: bool, want: str):
     theta12 = sigma12
     for _ in range(model.depth):
         if model.activation == "relu":
-            value12, derivative12 = _relu_expectations(jnp.sqrt(sigma11)[:, None], jnp.sqrt(sigma22)[None, :], sigma12)
+            value12, derivative12 = _relu_expectations(sigma11[:, None], sigma22[None, :], sigma12)
             # On the diagonal cos = 1 and theta = 0: E[relu(u)^2] = k / 2 exactly.
             value11, value22 = 0.5 * sigma11, 0.5 * sigma22
         else:
