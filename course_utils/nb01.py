@@ -33,6 +33,8 @@ from .exercises import _report, solution
 from .models import MLP
 from .training import log_record_steps, train
 from .widgets import InteractiveFigure
+from .widgets import pin_layout_for_redraws as _no_layout_engine
+from .widgets import plain_log_ticks as _plain_log_ticks
 
 # ---------------------------------------------------------------- settings of the notebook
 N_POINTS = 8  # training points, equally spaced in [-1, 1]
@@ -380,44 +382,6 @@ def success_fraction(losses, threshold: float = THRESHOLD) -> np.ndarray:
     if losses.ndim != 2:
         raise ValueError(f"losses must have shape (n_runs, n_records); got {losses.shape}")
     return np.mean(losses < threshold, axis=0)
-
-
-def _no_layout_engine(fig) -> None:
-    """Make redraws cheap: drop the layout engine, then pin titles and axis labels.
-
-    ``InteractiveFigure`` lays the figure out once with ``tight_layout``; the placeholder engine
-    it leaves makes every later ``savefig`` draw the figure twice (about 40% of a redraw), so
-    ``set_layout_engine(None)`` removes it and keeps the computed layout. Once the figure has
-    been rendered, titles and axis labels are pinned where matplotlib put them, so later
-    renders skip the search for free space next to the tick labels (another 20%). Called at
-    the start of every draw; the pinning happens once, on the second call.
-    """
-    fig.set_layout_engine(None)
-    calls = getattr(fig, "_course_draw_calls", 0) + 1
-    fig._course_draw_calls = calls
-    if calls != 2:
-        return
-    for ax in fig.axes:
-        if ax.get_title():
-            ax.set_title(ax.get_title(), y=1.0, fontsize=ax.title.get_fontsize())
-        to_axes = ax.transAxes.inverted()
-        if ax.xaxis.label.get_text():
-            x, y = ax.xaxis.label.get_position()  # x in axes units, y in display pixels
-            ax.xaxis.set_label_coords(x, to_axes.transform((0.0, y))[1])
-        if ax.yaxis.label.get_text():
-            x, y = ax.yaxis.label.get_position()  # x in display pixels, y in axes units
-            ax.yaxis.set_label_coords(to_axes.transform((x, 0.0))[0], y)
-
-
-def _plain_log_ticks(ax, axis: str = "both") -> None:
-    """Label log axes with plain text (1e-06, 0.01, 10): mathtext labels cost ~30 ms per redraw."""
-    from matplotlib.ticker import FuncFormatter, NullFormatter, NullLocator
-
-    axes = {"x": [ax.xaxis], "y": [ax.yaxis], "both": [ax.xaxis, ax.yaxis]}[axis]
-    for a in axes:
-        a.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        a.set_minor_formatter(NullFormatter())
-        a.set_minor_locator(NullLocator())  # dozens of minor ticks per log axis cost a third of a redraw
 
 
 def _time_index(times, t: float) -> int:
