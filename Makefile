@@ -12,6 +12,8 @@ IP      ?= 127.0.0.1
 PORT    ?= 8888
 NO_BROWSER ?=
 LAB_ARGS ?=
+# Jupyter refuses to start as root unless told; containers and Binder-like machines run as root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # Voila demo options: make demo DEMO_PORT=8866
 DEMO_PORT ?= 8866
 PYTEST_ARGS ?=
@@ -37,7 +39,7 @@ $(STAMP): requirements.txt pyproject.toml | $(BIN)/python
 setup: $(STAMP)
 
 lab: setup
-	$(BIN)/jupyter lab --ip=$(IP) --port=$(PORT) $(if $(NO_BROWSER),--no-browser,) \
+	$(BIN)/jupyter lab --ip=$(IP) --port=$(PORT) $(if $(NO_BROWSER),--no-browser,) $(ALLOW_ROOT) \
 		--ServerApp.root_dir=$(CURDIR) $(LAB_ARGS) notebooks/00_start_here.ipynb
 
 # Debian's Chromium for the browser tests: installed only under CI (root, apt available).
