@@ -18,37 +18,9 @@ from course_utils.kernels import _activations_and_sensitivities, _symmetrise
 from course_utils.models import MLP
 
 # ---------------------------------------------------------------------- arccos
-# XLA's float64 arccos on CPU is scalar code (about 45 ns an entry here, numpy's SIMD
-# arccos is 25x faster), and it dominates the analytic relu kernel. This one uses only
-# add, multiply, divide and sqrt, which XLA vectorises: the rational approximation of
-# asin on |x| <= 0.5 from Cephes (asin.c, S. L. Moshier), and the half-angle identities
-# acos(x) = 2 asin(sqrt((1 - x) / 2)) for x > 0.5, pi - 2 asin(sqrt((1 + x) / 2)) for x < -0.5.
-_ASIN_P = (4.253011369004428248960e-3, -6.019598008014123785661e-1, 5.444622390564711410273e0,
-           -1.626247967210700244449e1, 1.956261983317594739197e1, -8.198089802484824371615e0)
-_ASIN_Q = (-1.474091372988853791896e1, 7.049610280856842141659e1, -1.471791292232726029859e2,
-           1.395105614657485689735e2, -4.918853881490881290097e1)
-
-
-def _asin_small(x):
-    """asin(x) for |x| <= 0.5 (Cephes rational approximation, about 1 ulp)."""
-    z = x * x
-    p = _ASIN_P[0]
-    for c in _ASIN_P[1:]:
-        p = p * z + c
-    q = z + _ASIN_Q[0]
-    for c in _ASIN_Q[1:]:
-        q = q * z + c
-    return x + x * z * p / q
-
-
-def fast_arccos(c):
-    """arccos on [-1, 1] from +, *, / and sqrt only (vectorised by XLA on CPU)."""
-    a = jnp.abs(c)
-    small = a <= 0.5
-    s = jnp.sqrt(jnp.maximum(0.5 * (1.0 - a), 0.0))
-    t = _asin_small(jnp.where(small, c, s))
-    far = 2.0 * t  # acos(|c|) for |c| > 0.5
-    return jnp.where(small, 0.5 * math.pi - t, jnp.where(c > 0, far, math.pi - far))
+# The vectorisable arccos first prototyped here (Cephes' asin rational approximation plus
+# half-angle identities) now lives in course_utils.kernels; the prototype reuses it.
+from course_utils.kernels import _arccos as fast_arccos  # noqa: E402
 
 
 def _relu_expectations_fast(k11, k22, k12, root11, root22):
