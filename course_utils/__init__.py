@@ -1,5 +1,15 @@
 """Helpers for the Neural Tangent Kernel course.
 
+Layers (imports go downwards only):
+
+- core math: ``models`` (the MLP), ``kernels`` (empirical and analytic NTK), ``flow``
+  (closed-form gradient flow), ``training`` (the one gradient-descent trainer), ``data``,
+  ``measure`` (power-law fits, distances);
+- ``experiments``: the runs that the notebooks' claim checks assert, one module per topic;
+- ``figures``: ``interactive`` (controls and the redraw pattern) and one module per notebook
+  with its demos and plots;
+- ``exercises``: ``checks`` and one module per notebook with its checks and solutions.
+
 Importing this package switches JAX to float64: the course compares eigenvalues down to
 1e-10, which float32 cannot resolve.
 """
@@ -40,17 +50,33 @@ def _enable_compilation_cache() -> None:
 
 _enable_compilation_cache()
 
-from . import data, widgets  # noqa: E402
-from .data import circle_grid, circle_points, fourier_target, key, random_circle, regression_1d, sphere_points  # noqa: E402
-from .exercises import check_close, check_function, show_solution  # noqa: E402
+from . import data, measure  # noqa: E402
+from .data import (  # noqa: E402
+    circle_grid,
+    circle_points,
+    circle_problem,
+    fourier_target,
+    interval_problem,
+    key,
+    random_circle,
+    regression_1d,
+    sphere_points,
+    two_harmonic_target,
+)
 from .flow import GradientFlow, discrete_residuals, kernel_regression  # noqa: E402
-from .kernels import analytic_nngp, analytic_ntk, as_numpy, empirical_ntk, ntk_flops  # noqa: E402
+from .kernels import analytic_nngp, analytic_ntk, as_numpy, empirical_ntk, ntk_flops, ntk_layer_contributions  # noqa: E402
+from .measure import PowerLawFit, fit_power_law, relative_distance, top_eigenvalue  # noqa: E402
 from .models import MLP  # noqa: E402
-from .training import Trajectory, linearize, log_record_steps, train  # noqa: E402
+from .training import Trajectory, linearize, log_record_steps, run_slice, train  # noqa: E402
+
+from . import experiments, exercises, figures  # noqa: E402  (upper layers, after the core)
+from .exercises import check_close, check_function, show_solution  # noqa: E402
+from .figures import interactive as widgets  # noqa: E402  (the controls, under their familiar name)
 
 __all__ = [
     "MLP",
     "GradientFlow",
+    "PowerLawFit",
     "Trajectory",
     "analytic_nngp",
     "analytic_ntk",
@@ -59,20 +85,32 @@ __all__ = [
     "check_function",
     "circle_grid",
     "circle_points",
+    "circle_problem",
     "data",
     "discrete_residuals",
     "empirical_ntk",
+    "experiments",
+    "exercises",
+    "figures",
+    "fit_power_law",
     "fourier_target",
+    "interval_problem",
     "kernel_regression",
     "key",
     "linearize",
     "log_record_steps",
+    "measure",
     "ntk_flops",
+    "ntk_layer_contributions",
     "random_circle",
     "regression_1d",
+    "relative_distance",
+    "run_slice",
     "show_solution",
     "sphere_points",
+    "top_eigenvalue",
     "train",
+    "two_harmonic_target",
     "widgets",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"

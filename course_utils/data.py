@@ -86,3 +86,25 @@ def with_bias_feature(x) -> jnp.ndarray:
     if x.ndim == 1:
         x = x[:, None]
     return jnp.concatenate([x, jnp.ones_like(x[:, :1])], axis=1)
+
+
+def two_harmonic_target(angles) -> jnp.ndarray:
+    """The circle target of notebooks 05-06, ``cos(gamma) + 0.5 cos(2 gamma)``: one slow and one faster mode."""
+    return fourier_target(angles, (1, 2), (1.0, 0.5))
+
+
+def circle_problem(seed: int, n: int):
+    """``n`` random points on the unit circle (seeded) with ``two_harmonic_target``: ``(angles, x, y)``."""
+    angles, x = random_circle(seed, n)
+    return angles, x, two_harmonic_target(angles)
+
+
+def interval_problem(n: int = 8):
+    """The 1-D training set of notebooks 01-02: ``n`` equally spaced inputs in [-1, 1], smooth targets.
+
+    Returns ``(x, X, y)``: ``x`` of shape (n, 1), ``X = [x, 1]`` of shape (n, 2) (the constant
+    feature plays the role of a first-layer bias) and ``y = sin(3x) + 0.3x`` of shape (n,).
+    """
+    n = _validate.positive_int(n, "n", minimum=2)
+    x = jnp.linspace(-1.0, 1.0, n, dtype=jnp.float64)[:, None]
+    return x, with_bias_feature(x), target_1d(x[:, 0])

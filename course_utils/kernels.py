@@ -57,17 +57,29 @@ def _activations_and_sensitivities(model: MLP, params, x):
     return inputs, sensitivities
 
 
-@functools.partial(jax.jit, static_argnums=(0, 4))
-def _structured_ntk(model: MLP, params, x1, x2, same: bool):
+def _layer_terms(model: MLP, params, x1, x2, same: bool):
+    """The structured NTK split by layer: one (n1, n2) contribution per dense layer (weights + bias)."""
     a1, g1 = _activations_and_sensitivities(model, params, x1)
     a2, g2 = (a1, g1) if same else _activations_and_sensitivities(model, params, x2)
-    K = jnp.zeros((x1.shape[0], x2.shape[0]), dtype=x1.dtype)
+    terms = []
     for scale, ai, aj, gi, gj in zip(model.layer_scales(), a1, a2, g1, g2):
         gram_g = gi @ gj.T
-        K = K + (scale.w_mult**2) * (ai @ aj.T) * gram_g
+        term = (scale.w_mult**2) * (ai @ aj.T) * gram_g
         if scale.b_mult != 0.0:
-            K = K + (scale.b_mult**2) * gram_g
+            term = term + (scale.b_mult**2) * gram_g
+        terms.append(_symmetrise(term) if same else term)
+    return terms
+
+
+@functools.partial(jax.jit, static_argnums=(0, 4))
+def _structured_ntk(model: MLP, params, x1, x2, same: bool):
+    K = functools.reduce(jnp.add, _layer_terms(model, params, x1, x2, same))
     return _symmetrise(K) if same else K
+
+
+@functools.partial(jax.jit, static_argnums=(0, 4))
+def _structured_layer_terms(model: MLP, params, x1, x2, same: bool):
+    return _layer_terms(model, params, x1, x2, same)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 4))
@@ -104,6 +116,21 @@ def empirical_ntk(model: MLP, params, x1, x2=None, method: str = "structured"):
     x2 = x1 if same else _validate.as_inputs(x2, model.in_dim, "x2")
     impl = _structured_ntk if method == "structured" else _jacobian_ntk
     return impl(model, params, x1, x2, same)
+
+
+def ntk_layer_contributions(model: MLP, params, x1, x2=None) -> list:
+    """The empirical NTK split by layer: ``empirical_ntk = sum(ntk_layer_contributions(...))``.
+
+    Entry ``l`` is the part of the kernel that comes from the parameters (weights and bias) of
+    dense layer ``l + 1`` (the read-out last), computed by the same per-layer Gram formula as
+    ``empirical_ntk``'s structured path. Same arguments as ``empirical_ntk``.
+    """
+    _check_model(model)
+    model.check_params(params)
+    x1 = _validate.as_inputs(x1, model.in_dim, "x1")
+    same = x2 is None
+    x2 = x1 if same else _validate.as_inputs(x2, model.in_dim, "x2")
+    return list(_structured_layer_terms(model, params, x1, x2, same))
 
 
 def ntk_flops(model: MLP, n1: int, n2: int | None = None) -> float:
@@ -158,20 +185,22 @@ def _arccos(c):
     return jnp.where(small, 0.5 * math.pi - t, jnp.where(c > 0, far, math.pi - far))
 
 
-def _relu_expectations(k11, k22, k12):
+def _relu_expectations(k11, k22, k12, identical):
     """E[relu(u) relu(v)] and E[relu'(u) relu'(v)] for (u, v) ~ N(0, [[k11, k12], [k12, k22]]).
 
     The arc-cosine kernels of degree 1 and 0 (Cho & Saul 2009), with ``sin(theta) =
-    sqrt(1 - cos^2)``. ``sqrt(k11 k22)`` (not ``sqrt(k11) sqrt(k22)``) makes cos exactly 1 for
-    x = x', where arccos would otherwise turn a last-bit error into a 1e-8 one.
+    sqrt(1 - cos^2)``. arccos is steep at 1 (an error of one ulp in cos moves theta by 1e-8),
+    so where the two inputs are identical (``identical``) cos is set to exactly 1, and the
+    formulas are arranged so that theta = 0 gives exactly ``k / 2`` and ``1 / 2``.
     """
     norm = jnp.sqrt(k11 * k22)
     safe = jnp.where(norm > 0, norm, 1.0)
     cos = jnp.where(norm > 0, jnp.clip(k12 / safe, -1.0, 1.0), 0.0)
+    cos = jnp.where(identical, 1.0, cos)
     theta = _arccos(cos)
     sin = jnp.sqrt(jnp.maximum(1.0 - cos * cos, 0.0))
-    value = norm * (sin + (math.pi - theta) * cos) / (2 * math.pi)
-    derivative = (math.pi - theta) / (2 * math.pi)
+    derivative = 0.5 - theta / (2 * math.pi)
+    value = norm * (sin / (2 * math.pi) + derivative * cos)
     return value, derivative
 
 
@@ -184,29 +213,35 @@ def _erf_expectations(k11, k22, k12):
     return value, derivative
 
 
-@functools.partial(jax.jit, static_argnums=(0, 3, 4))
-def _analytic_kernel(model: MLP, x1, x2, same: bool, want: str):
+@functools.partial(jax.jit, static_argnums=(0, 4, 5))
+def _analytic_kernel(model: MLP, x1, x2, identical, same: bool, want: str):
     """NNGP (``want="nngp"``) or NTK (``want="ntk"``) of the infinite-width network.
 
     Sigma_1 = sw2 x.x'/d + sb2;  Theta_1 = Sigma_1;
     Sigma_{l+1} = sw2 E[phi(u) phi(v)] + sb2;  Theta_{l+1} = Sigma_{l+1} + sw2 E[phi'(u) phi'(v)] Theta_l,
     with (u, v) ~ N(0, Sigma_l restricted to {x, x'}). The read-out is layer depth + 1.
 
+    ``identical`` (n1, n2) marks pairs of identical inputs: there the input Gram entry is set
+    to the squared norm, so every layer's entry equals its diagonal value exactly (as a
+    closed form Theta(x, x) gives it), instead of differing by the rounding of a matrix product.
     One kernel per compiled function: XLA on CPU runs a fusion with two (n, n) outputs 10-20x
-    slower than one. Exact symmetry is imposed once, on the input Gram matrix; every later step
-    is entrywise and symmetric in (x, x'), so the result stays exactly symmetric.
+    slower than one. Every step is entrywise and symmetric in (x, x'), so a symmetric input
+    Gram matrix gives an exactly symmetric kernel.
     """
     d = model.in_dim
+    sq1 = jnp.sum(x1 * x1, axis=1)
+    sq2 = jnp.sum(x2 * x2, axis=1)
     gram = x1 @ x2.T
     if same:
         gram = 0.5 * (gram + gram.T)
+    gram = jnp.where(identical, sq1[:, None], gram)
     sigma12 = model.sw2 * gram / d + model.sb2
-    sigma11 = model.sw2 * jnp.sum(x1 * x1, axis=1) / d + model.sb2
-    sigma22 = model.sw2 * jnp.sum(x2 * x2, axis=1) / d + model.sb2
+    sigma11 = model.sw2 * sq1 / d + model.sb2
+    sigma22 = model.sw2 * sq2 / d + model.sb2
     theta12 = sigma12
     for _ in range(model.depth):
         if model.activation == "relu":
-            value12, derivative12 = _relu_expectations(sigma11[:, None], sigma22[None, :], sigma12)
+            value12, derivative12 = _relu_expectations(sigma11[:, None], sigma22[None, :], sigma12, identical)
             # On the diagonal cos = 1 and theta = 0: E[relu(u)^2] = k / 2 exactly.
             value11, value22 = 0.5 * sigma11, 0.5 * sigma22
         else:
@@ -219,6 +254,23 @@ def _analytic_kernel(model: MLP, x1, x2, same: bool, want: str):
         if want == "ntk":
             theta12 = sigma12 + model.sw2 * derivative12 * theta12
     return theta12 if want == "ntk" else sigma12
+
+
+def identical_rows(x1, x2) -> np.ndarray:
+    """(n1, n2) boolean matrix, True where row i of x1 equals row j of x2 exactly.
+
+    Found by hashing rows (O((n1 + n2) d) work, no (n1, n2, d) comparison); -0.0 counts as 0.0.
+    """
+    a = np.asarray(x1, dtype=np.float64) + 0.0
+    b = np.asarray(x2, dtype=np.float64) + 0.0
+    rows: dict[bytes, list[int]] = {}
+    for i, row in enumerate(a):
+        rows.setdefault(row.tobytes(), []).append(i)
+    mask = np.zeros((a.shape[0], b.shape[0]), dtype=bool)
+    for j, row in enumerate(b):
+        for i in rows.get(row.tobytes(), ()):
+            mask[i, j] = True
+    return mask
 
 
 def _analytic(model, x1, x2, want):
@@ -235,7 +287,12 @@ def _analytic(model, x1, x2, want):
     x1 = _validate.as_inputs(x1, model.in_dim, "x1")
     same = x2 is None
     x2 = x1 if same else _validate.as_inputs(x2, model.in_dim, "x2")
-    return _analytic_kernel(model, x1, x2, same, want)
+    if isinstance(x1, jax.core.Tracer) or isinstance(x2, jax.core.Tracer):
+        # Inside a traced function the rows cannot be compared; only x2 = x1 is known.
+        identical = jnp.eye(x1.shape[0], dtype=bool) if same else jnp.zeros((x1.shape[0], x2.shape[0]), dtype=bool)
+    else:
+        identical = identical_rows(x1, x2)
+    return _analytic_kernel(model, x1, x2, identical, same, want)
 
 
 def analytic_ntk(model: MLP, x1, x2=None):

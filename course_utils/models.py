@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from typing import NamedTuple
 
 import jax
@@ -150,6 +151,18 @@ class MLP:
             b = scale.b_std * jax.random.normal(keys[2 * i + 1], (fan_out,), dtype=jnp.float64)
             params.append({"W": W, "b": b})
         return params
+
+    def init_many(self, seeds) -> list[dict]:
+        """Parameters of several networks stacked on a leading axis, one per seed.
+
+        Run ``i`` equals ``model.init(seeds[i])`` exactly; ``cu.train(..., batch=True)`` trains
+        them side by side in one compiled program.
+        """
+        seeds = [_validate.positive_int(int(s) if isinstance(s, numbers.Integral) else s, "seed", minimum=0) for s in seeds]
+        if not seeds:
+            raise ValueError("seeds must be a non-empty list of integers >= 0")
+        keys = jnp.stack([jax.random.PRNGKey(s) for s in seeds])
+        return jax.vmap(self.init)(keys)
 
     def check_params(self, params) -> None:
         """Raise ValueError unless ``params`` has this model's layer shapes."""

@@ -15,13 +15,16 @@ from . import _validate
 class Trajectory(NamedTuple):
     """What ``train`` records.
 
-    times : (T,) gradient-flow time ``lr * step`` of each record (starts at 0).
+    times : (T,) gradient-flow time ``lr * step`` of each record (starts at 0); (S, T) for a
+        batch run with one learning rate per run.
     steps : (T,) step index of each record.
-    outputs : (T, n) network outputs on the training inputs.
-    loss : (T,) ``1/2 ||f - y||^2``.
-    params : the parameters after the last step.
-    param_history : parameters at every record (leaves with a leading T axis), or None
-        unless ``record_params=True``.
+    outputs : (T, n) network outputs on the training inputs; (S, T, n) for a batch run.
+    loss : (T,) ``1/2 ||f - y||^2``; (S, T) for a batch run.
+    params : the parameters after the last step (leaves with a leading S axis for a batch run).
+    param_history : parameters at every record (leaves with a T axis after any S axis), or
+        None unless ``record_params=True``.
+    measurements : what ``measure(params)`` returned at every record (leaves with a T axis
+        after any S axis), or None without a ``measure`` function.
     """
 
     times: Any
@@ -30,6 +33,7 @@ class Trajectory(NamedTuple):
     loss: Any
     params: Any
     param_history: Any = None
+    measurements: Any = None
 
 
 def linearize(apply_fn, params0):
@@ -55,12 +59,11 @@ def _sq_loss(apply_fn, params, x, y):
     return 0.5 * jnp.dot(residual, residual)
 
 
-@functools.partial(jax.jit, static_argnames=("apply_fn", "record_params"))
-def _train_scan(apply_fn, params, x, y, lr, chunk_lengths, *, record_params):
-    """Run ``sum(chunk_lengths)`` steps, recording after every chunk (and at step 0).
+def _one_run(apply_fn, measure, record_params, params, lr, x, y, chunk_lengths):
+    """Gradient descent from ``params`` for ``sum(chunk_lengths)`` steps, recording after each chunk.
 
-    Chunk lengths are traced values (each chunk is a ``fori_loop`` with a dynamic trip
-    count), so every record schedule with the same number of records reuses one compile.
+    Chunk lengths are traced values (each chunk is a ``fori_loop`` with a dynamic trip count),
+    so every record schedule with the same number of records reuses one compile.
     """
     grad_fn = jax.grad(functools.partial(_sq_loss, apply_fn))
 
@@ -70,7 +73,12 @@ def _train_scan(apply_fn, params, x, y, lr, chunk_lengths, *, record_params):
 
     def record(p):
         out = apply_fn(p, x)
-        return out, 0.5 * jnp.sum((out - y) ** 2), p if record_params else None
+        return (
+            out,
+            0.5 * jnp.sum((out - y) ** 2),
+            p if record_params else None,
+            measure(p) if measure is not None else None,
+        )
 
     def chunk(p, length):
         p = jax.lax.fori_loop(0, length, step, p)
@@ -80,6 +88,16 @@ def _train_scan(apply_fn, params, x, y, lr, chunk_lengths, *, record_params):
     p, records = jax.lax.scan(chunk, params, chunk_lengths)
     records = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), first, records)
     return p, records
+
+
+@functools.partial(jax.jit, static_argnames=("apply_fn", "measure", "record_params", "batch_lr"))
+def _train_scan(apply_fn, params, x, y, lr, chunk_lengths, *, measure, record_params, batch_lr):
+    run = functools.partial(_one_run, apply_fn, measure, record_params)
+    if batch_lr is None:  # one run
+        return run(params, lr, x, y, chunk_lengths)
+    # A batch of runs (seeds, or learning rates) in one compiled program: vmap over the
+    # leading axis of params, and of lr when each run has its own.
+    return jax.vmap(run, in_axes=(0, 0 if batch_lr else None, None, None, None))(params, lr, x, y, chunk_lengths)
 
 
 def recorded_steps(steps: int, record_every: int) -> np.ndarray:
@@ -114,31 +132,63 @@ def _check_record_steps(record_steps, steps: int) -> np.ndarray:
     return recorded
 
 
-def train(apply_fn, params, x, y, *, lr, steps, record_every=1, record_params=False, record_steps=None) -> Trajectory:
+def _batch_size(params) -> int:
+    leaves = jax.tree_util.tree_leaves(params)
+    sizes = {int(np.shape(leaf)[0]) if np.ndim(leaf) else -1 for leaf in leaves}
+    if len(sizes) != 1 or -1 in sizes:
+        raise ValueError(
+            "batch=True needs params whose every leaf has the same leading (batch) axis, "
+            "e.g. model.init_many(seeds)"
+        )
+    return sizes.pop()
+
+
+def train(
+    apply_fn,
+    params,
+    x,
+    y,
+    *,
+    lr,
+    steps,
+    record_every=1,
+    record_params=False,
+    record_steps=None,
+    measure=None,
+    batch=False,
+) -> Trajectory:
     """Full-batch gradient descent on ``L = 1/2 ||apply_fn(params, x) - y||^2``.
 
-    The whole run is one compiled ``lax.scan``; outputs and loss are recorded at step 0,
-    every ``record_every`` steps and at the last step, so a time slider can replay the run
-    without training again. ``times = lr * step`` is the gradient-flow time.
+    The whole course trains through this one function. The run is one compiled ``lax.scan``;
+    outputs and loss are recorded at step 0, every ``record_every`` steps and at the last step
+    (or at ``record_steps``), so a time slider can replay the run without training again.
+    ``times = lr * step`` is the gradient-flow time.
 
     Parameters
     ----------
     apply_fn : ``apply_fn(params, x) -> (n,)``, e.g. ``model.apply`` or a ``linearize``-d model.
-    params : initial parameters (a pytree).
+    params : initial parameters (a pytree); with ``batch=True``, every leaf has a leading
+        axis of S runs (``model.init_many(seeds)``), trained side by side by ``vmap``.
     x : (n, d) training inputs.  y : (n,) targets.
-    lr : learning rate (> 0).  steps : number of steps (>= 0).
+    lr : learning rate (> 0); with ``batch=True`` also an (S,) array, one per run.
+    steps : number of steps (>= 0).
     record_every : record spacing in steps (>= 1).
     record_params : also keep the parameters at every record (memory: one copy per record).
     record_steps : explicit step indices to record instead of every ``record_every`` steps,
         e.g. ``log_record_steps(steps, 40)`` for a log-scale time slider (0 and ``steps`` are
         always recorded).
+    measure : ``measure(params) -> pytree`` evaluated at every record inside the compiled run
+        (a kernel, features, a weight norm); results in ``Trajectory.measurements``. Pass the
+        same function object each time (a module-level function) so the compiled run is reused.
+    batch : train the S runs stacked on the leading axis of ``params`` at once.
     """
     if not callable(apply_fn):
         raise ValueError("apply_fn must be a function apply_fn(params, x)")
+    if measure is not None and not callable(measure):
+        raise ValueError("measure must be a function measure(params) -> arrays, or None")
     in_dim = getattr(getattr(apply_fn, "__self__", None), "in_dim", None)
     x = _validate.as_inputs(x, in_dim)
     y = _validate.as_vector(y, x.shape[0], "y")
-    lr = _validate.finite_float(lr, "lr", minimum=0.0, strict=True)
     steps = _validate.positive_int(steps, "steps", minimum=0)
     record_every = _validate.positive_int(record_every, "record_every")
     if record_steps is None:
@@ -146,15 +196,37 @@ def train(apply_fn, params, x, y, *, lr, steps, record_every=1, record_params=Fa
     else:
         step_index = _check_record_steps(record_steps, steps)
     params = jax.tree_util.tree_map(lambda a: jnp.asarray(a, dtype=jnp.float64), params)
+    batch_lr = None
+    if batch:
+        runs = _batch_size(params)
+        lr_values = np.asarray(lr, dtype=np.float64)
+        if lr_values.ndim == 0:
+            _validate.finite_float(float(lr_values), "lr", minimum=0.0, strict=True)
+            batch_lr = False
+        elif lr_values.shape == (runs,) and np.all(np.isfinite(lr_values)) and np.all(lr_values > 0):
+            batch_lr = True
+        else:
+            raise ValueError(f"lr must be a positive number or {runs} positive numbers (one per run); got {lr!r}")
+        lr = jnp.asarray(lr_values)
+    else:
+        lr = _validate.finite_float(lr, "lr", minimum=0.0, strict=True)
     chunk_lengths = jnp.asarray(np.diff(step_index), dtype=jnp.int32)
-    final, (outputs, loss, history) = _train_scan(
-        apply_fn, params, x, y, lr, chunk_lengths, record_params=bool(record_params)
+    final, (outputs, loss, history, measured) = _train_scan(
+        apply_fn, params, x, y, lr, chunk_lengths, measure=measure, record_params=bool(record_params), batch_lr=batch_lr
     )
+    recorded = step_index.astype(np.float64)
+    times = np.asarray(lr)[:, None] * recorded[None, :] if batch_lr else float(lr) * recorded
     return Trajectory(
-        times=lr * step_index.astype(np.float64),
+        times=times,
         steps=step_index,
         outputs=outputs,
         loss=loss,
         params=final,
         param_history=history if record_params else None,
+        measurements=measured,
     )
+
+
+def run_slice(tree, index: int):
+    """Run ``index`` of a batch: the leading-axis slice of every leaf of ``tree`` (params, records)."""
+    return jax.tree_util.tree_map(lambda leaf: leaf[index], tree)

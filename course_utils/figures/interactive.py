@@ -1,4 +1,4 @@
-"""The one way every notebook builds its width and time controls and redraws a figure.
+"""The one way every notebook builds its controls and redraws a figure.
 
 ``InteractiveFigure`` owns one matplotlib ``Figure`` (made without pyplot, so nothing is
 registered in ``plt.get_fignums()`` and nothing leaks however often it is redrawn) and shows
@@ -34,7 +34,7 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from . import _validate
+from .. import _validate
 
 
 def powers_of_two(low: int, high: int) -> list[int]:
@@ -60,22 +60,62 @@ def _format_time(t: float) -> str:
     return "0" if t == 0 else f"{t:.3g}"
 
 
+def round_times(times) -> list[float]:
+    """Times rounded to 3 significant digits: readable slider labels, identical on every machine."""
+    return [float(f"{float(t):.3g}") for t in times]
+
+
+def nearest_index(values, value) -> int:
+    """Index of the entry of ``values`` closest to ``value`` (a slider value into a recorded run)."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError("values must be a non-empty 1-D sequence")
+    return int(np.argmin(np.abs(values - float(value))))
+
+
+def choice_slider(
+    values: Sequence,
+    value=None,
+    *,
+    description: str,
+    label=str,
+    tooltip: str = "",
+    continuous: bool = True,
+) -> widgets.SelectionSlider:
+    """A slider over a fixed list of values: the one way every control of the course is built.
+
+    ``label(v)`` gives the text shown for a value (units go there or in the tooltip);
+    ``continuous=False`` makes an expensive control update on release only.
+    """
+    values = list(values)
+    if not values:
+        raise ValueError(f"{description} needs a non-empty list of values")
+    if value is None:
+        value = values[len(values) // 2]
+    if value not in values:
+        raise ValueError(f"{description} {value!r} is not one of the offered values {values}")
+    return widgets.SelectionSlider(
+        options=[(label(v), v) for v in values],
+        value=value,
+        description=description,
+        continuous_update=continuous,
+        tooltip=tooltip,
+        style={"description_width": "initial"},
+        layout=widgets.Layout(width="420px"),
+    )
+
+
 def width_slider(widths: Sequence[int], value: int | None = None, description: str = "width") -> widgets.SelectionSlider:
     """A slider over the given widths (hidden units per layer), updating on release."""
     widths = [int(w) for w in widths]
     if not widths or any(w < 1 for w in widths):
         raise ValueError(f"widths must be a non-empty list of integers >= 1; got {widths}")
-    value = widths[len(widths) // 2] if value is None else int(value)
-    if value not in widths:
-        raise ValueError(f"width {value} is not one of the offered widths {widths}")
-    return widgets.SelectionSlider(
-        options=[(str(w), w) for w in widths],
-        value=value,
+    return choice_slider(
+        widths,
+        None if value is None else int(value),
         description=description,
-        continuous_update=False,
         tooltip="hidden units per layer (powers of two, so compiled code is reused)",
-        style={"description_width": "initial"},
-        layout=widgets.Layout(width="420px"),
+        continuous=False,
     )
 
 
@@ -85,17 +125,40 @@ def time_slider(times: Sequence[float], value: float | None = None, description:
     if not times:
         raise ValueError("times must be a non-empty list of times >= 0")
     _validate.times(np.asarray(times), "times")
-    value = times[-1] if value is None else float(value)
-    if value not in times:
-        value = min(times, key=lambda t: abs(t - value))
-    return widgets.SelectionSlider(
-        options=[(_format_time(t), t) for t in times],
-        value=value,
+    value = times[-1] if value is None else times[nearest_index(times, value)]
+    return choice_slider(
+        times,
+        value,
         description=description,
-        continuous_update=True,
+        label=_format_time,
         tooltip="gradient-flow time t = learning rate x steps (log scale)",
-        style={"description_width": "initial"},
-        layout=widgets.Layout(width="420px"),
+    )
+
+
+def steps_slider(steps: Sequence[int], value: int | None = None) -> widgets.SelectionSlider:
+    """A slider over recorded step counts, for runs whose learning rate varies within a figure.
+
+    Labelled **steps**: when curves have different learning rates, ``lr x steps`` is not one
+    time for all of them, so the control counts steps instead.
+    """
+    steps = [int(s) for s in steps]
+    if not steps or any(s < 0 for s in steps):
+        raise ValueError(f"steps must be a non-empty list of integers >= 0; got {steps}")
+    value = steps[-1] if value is None else steps[nearest_index(steps, value)]
+    return choice_slider(steps, value, description="steps", tooltip="gradient-descent steps taken (log scale)")
+
+
+def multiple_slider(multiples: Sequence[float], value: float, *, description: str, unit: str, tooltip: str) -> widgets.SelectionSlider:
+    """A slider over multiples of a reference value, each labelled ``"<multiple> x <unit>"``.
+
+    Used for learning rates in units of ``2 / lambda_max`` or ``1 / lambda_0``: the unit is
+    always written on the label, so two notebooks never show the same number meaning two things.
+    """
+    multiples = [float(m) for m in multiples]
+    if not multiples or any(m <= 0 for m in multiples):
+        raise ValueError(f"multiples must be positive numbers; got {multiples}")
+    return choice_slider(
+        multiples, float(value), description=description, label=lambda m: f"{m:g} x {unit}", tooltip=tooltip
     )
 
 
@@ -127,16 +190,64 @@ def pin_layout_for_redraws(fig) -> None:
             ax.yaxis.set_label_coords(to_axes.transform((x, 0.0))[0], y)
 
 
-def plain_log_ticks(ax, axis: str = "both") -> None:
-    """Label log axes with plain text (1e-06, 0.01, 10): mathtext labels cost ~30 ms per redraw."""
-    from matplotlib.ticker import FuncFormatter, NullFormatter, NullLocator
+def plain_log_ticks(axes, axis: str = "both", ticks=None) -> None:
+    """Plain-text labels (1e-06, 0.01, 10) and no minor ticks on the log-scaled axes of ``axes``.
 
-    axes = {"x": [ax.xaxis], "y": [ax.yaxis], "both": [ax.xaxis, ax.yaxis]}[axis]
-    for a in axes:
-        a.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        a.set_minor_formatter(NullFormatter())
-        a.set_minor_locator(NullLocator())  # dozens of minor ticks per log axis cost a third of a redraw
+    Matplotlib's default log labels are mathtext, re-parsed on every draw (about 30 ms), and its
+    minor log ticks are dozens of small artists (a third of a redraw). ``axes`` is one Axes or
+    several; ``axis`` is ``"x"``, ``"y"`` or ``"both"``; ``ticks`` optionally fixes the major
+    tick positions. Call it after setting the scale.
+    """
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
 
+    if axis not in ("x", "y", "both"):
+        raise ValueError(f"axis must be 'x', 'y' or 'both'; got {axis!r}")
+    for ax in np.atleast_1d(axes):
+        chosen = {"x": [ax.xaxis], "y": [ax.yaxis], "both": [ax.xaxis, ax.yaxis]}[axis]
+        for a in chosen:
+            if a.get_scale() != "log":
+                continue
+            if ticks is not None:
+                a.set_major_locator(FixedLocator(list(ticks)))
+            a.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            a.set_minor_formatter(NullFormatter())
+            a.set_minor_locator(NullLocator())
+
+
+def staged_draw(full, update):
+    """A draw function for ``InteractiveFigure`` that redraws only what a control changed.
+
+    ``full(axes, **values)`` draws everything (called when any control other than time changes);
+    ``update(axes, time, **values)`` moves only the time-dependent artists (``set_data``), which
+    keeps a time-slider move cheap. Returns what ``update`` returns (the drawn data, for tests).
+    """
+    state = {"key": None}
+
+    def draw(axes, time, **values):
+        key = tuple(sorted(values.items()))
+        if state["key"] != key:
+            full(axes, **values)
+            plain_log_ticks(axes)
+            state["key"] = key
+        return update(axes, time, **values)
+
+    return draw
+
+
+def set_time_marker(line, time: float) -> None:
+    """Move a vertical time marker (from ``ax.axvline``) to ``time``; hide it at t = 0 (log axes)."""
+    line.set_visible(time > 0)
+    if time > 0:
+        line.set_xdata([time, time])
+
+
+# Okabe & Ito (2008): distinguishable with every common form of colour blindness.
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+
+
+def width_colours(widths: Sequence[int]) -> dict[int, str]:
+    """One colour-blind-safe colour per width, the same width always getting the same colour."""
+    return {int(w): OKABE_ITO[i % len(OKABE_ITO)] for i, w in enumerate(widths)}
 
 
 class InteractiveFigure:
@@ -145,7 +256,9 @@ class InteractiveFigure:
     Parameters
     ----------
     draw : function called with the axes array (always 1-D) and the current control values
-        as keyword arguments. It redraws the axes (``ax.clear()`` then plot, or ``set_data``).
+        as keyword arguments. It redraws the axes (``ax.clear()`` then plot, or ``set_data``)
+        and may return the data it drew (kept as ``self.drawn``), so tests can check the
+        numbers on the figure without reading matplotlib artists.
     widths, times : the values the width and time sliders offer (either may be None to omit
         that control; every notebook figure of the course has both).
     width, time : initial values.
@@ -190,6 +303,7 @@ class InteractiveFigure:
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
         self.status = widgets.HTML(value="")
         self.draw_count = 0
+        self.drawn = None  # what the last draw returned: the plotted data, for tests and alt text
         self.last_draw_seconds = float("nan")
         self.last_error: BaseException | None = None
         header = [widgets.HTML(f"<b>{title}</b>")] if title else []
@@ -239,8 +353,10 @@ class InteractiveFigure:
     def redraw(self) -> None:
         """Call ``draw`` with the current values and refresh the image in place."""
         start = _time.perf_counter()
+        if self.draw_count:
+            pin_layout_for_redraws(self.fig)
         try:
-            self._draw(self.axes, **self.values)
+            self.drawn = self._draw(self.axes, **self.values)
         except Exception as err:  # show the message in the figure's place, keep the widget alive
             self.last_error = err
             self.status.value = f"<b style='color:#b00'>{type(err).__name__}: {err}</b>"

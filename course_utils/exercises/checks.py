@@ -3,8 +3,12 @@
 A check function takes the student's answer (a number, an array or a function), compares
 it with a reference computed independently, shows a short verdict that says *why* when it
 is wrong, and returns a truthy/falsy ``Verdict`` so tests can assert on it (use
-``bool(check(...))`` or ``assert check(...)``, not ``is True``). Worked solutions are plain
-functions in ``course_utils.solutions``; ``show_solution(name)`` prints their source.
+``bool(check(...))`` or ``assert check(...)``, not ``is True``).
+
+Each notebook's checks and worked solutions live together in ``exercises/nbXX.py``: a
+solution is a plain function registered with ``@solution("XX.name")``, and
+``show_solution(name)`` reveals its source (without the decorator, so a copied solution runs
+as it is) inside a collapsed block the student opens.
 """
 
 from __future__ import annotations
@@ -29,11 +33,9 @@ def solution(name: str):
 
 
 def _load_all_solutions() -> None:
-    """Import every module that registers solutions: ``solutions`` and the ``nbXX`` lesson modules."""
+    """Import every notebook's exercise module, each of which registers its solutions."""
     import importlib
     import pkgutil
-
-    from . import solutions  # noqa: F401
 
     package = __name__.rsplit(".", 1)[0]
     for module in pkgutil.iter_modules(importlib.import_module(package).__path__):
@@ -55,15 +57,35 @@ def get_solution(name: str) -> Callable:
     return _SOLUTIONS[name]
 
 
-def show_solution(name: str) -> None:
-    """Reveal the worked solution ``name``: its source code, with comments explaining the steps."""
-    source = inspect.getsource(get_solution(name))
-    try:
-        from IPython.display import Markdown, display
+def solution_source(name: str) -> str:
+    """The source of solution ``name`` as a student would copy it: the registering decorator removed."""
+    lines = inspect.getsource(get_solution(name)).splitlines(keepends=True)
+    return "".join(line for line in lines if not line.lstrip().startswith("@solution("))
 
-        display(Markdown(f"**Worked solution `{name}`**\n\n```python\n{source}```"))
-    except ImportError:  # plain Python
-        print(source)
+
+def show_solution(name: str) -> None:
+    """Reveal the worked solution ``name``: its source, with comments explaining the steps.
+
+    In a notebook it appears inside a collapsed ``<details>`` block, so asking for a solution
+    is a second deliberate click and a stored notebook never shows an answer unasked.
+    """
+    source = solution_source(name)
+    try:
+        from IPython import get_ipython
+        from IPython.display import HTML, display
+
+        if get_ipython() is not None:
+            display(
+                HTML(
+                    f"<details><summary><b>Worked solution <code>{html.escape(name)}</code></b> "
+                    f"(click to reveal)</summary><pre><code class='language-python'>{html.escape(source)}"
+                    "</code></pre></details>"
+                )
+            )
+            return
+    except ImportError:
+        pass
+    print(source)
 
 
 class Verdict:
@@ -96,7 +118,8 @@ class Verdict:
         pass
 
 
-def _report(ok: bool, message: str) -> Verdict:
+def report(ok: bool, message: str) -> Verdict:
+    """Show a verdict (green tick or red cross with the message) and return it as a ``Verdict``."""
     text = ("Correct. " if ok else "Not yet. ") + message
     try:
         from IPython import get_ipython
@@ -118,54 +141,39 @@ def check_close(got, expected, *, rtol: float = 1e-6, atol: float = 1e-9, what: 
     try:
         got_arr = np.asarray(got, dtype=np.float64)
     except (TypeError, ValueError):
-        return _report(False, f"{what} should be a number or an array of numbers, got {type(got).__name__}. {hint}")
+        return report(False, f"{what} should be a number or an array of numbers, got {type(got).__name__}. {hint}")
     expected_arr = np.asarray(expected, dtype=np.float64)
     if got_arr.shape != expected_arr.shape:
-        return _report(False, f"{what} has shape {got_arr.shape}; expected {expected_arr.shape}. {hint}")
+        return report(False, f"{what} has shape {got_arr.shape}; expected {expected_arr.shape}. {hint}")
     if not np.all(np.isfinite(got_arr)):
-        return _report(False, f"{what} contains NaN or infinity. {hint}")
+        return report(False, f"{what} contains NaN or infinity. {hint}")
     if np.allclose(got_arr, expected_arr, rtol=rtol, atol=atol):
-        return _report(True, f"{what} matches the reference.")
+        return report(True, f"{what} matches the reference.")
     error = np.max(np.abs(got_arr - expected_arr))
     scale = np.max(np.abs(expected_arr)) or 1.0
-    return _report(False, f"{what} is off by up to {error:.3g} (relative {error / scale:.2g}). {hint}")
+    return report(False, f"{what} is off by up to {error:.3g} (relative {error / scale:.2g}). {hint}")
 
 
 def check_function(student_fn: Callable, reference_fn: Callable, cases, *, rtol=1e-6, atol=1e-9, what="your function", hint="") -> Verdict:
     """Call both functions on every case (a tuple of arguments) and compare the results."""
     if not callable(student_fn):
-        return _report(False, f"{what} should be a function. {hint}")
+        return report(False, f"{what} should be a function. {hint}")
     for args in cases:
         try:
             got = student_fn(*args)
         except NotImplementedError:
-            return _report(False, f"{what} still raises NotImplementedError: fill in the stub first.")
+            return report(False, f"{what} still raises NotImplementedError: fill in the stub first.")
         except Exception as err:  # the student's code: report, do not crash the notebook
-            return _report(False, f"{what} raised {type(err).__name__}: {err}. {hint}")
+            return report(False, f"{what} raised {type(err).__name__}: {err}. {hint}")
         expected = reference_fn(*args)
         try:
             got_arr = np.asarray(got, dtype=np.float64)
         except (TypeError, ValueError):
-            return _report(False, f"{what} returned {type(got).__name__}, not numbers. {hint}")
+            return report(False, f"{what} returned {type(got).__name__}, not numbers. {hint}")
         expected_arr = np.asarray(expected, dtype=np.float64)
         if got_arr.shape != expected_arr.shape:
-            return _report(False, f"{what} returned shape {got_arr.shape} for one case; expected {expected_arr.shape}. {hint}")
+            return report(False, f"{what} returned shape {got_arr.shape} for one case; expected {expected_arr.shape}. {hint}")
         if not np.allclose(got_arr, expected_arr, rtol=rtol, atol=atol):
             error = np.max(np.abs(got_arr - expected_arr))
-            return _report(False, f"{what} is off by up to {error:.3g} on one of the test cases. {hint}")
-    return _report(True, f"{what} agrees with the reference on all {len(cases)} test cases.")
-
-
-# ---------------------------------------------------------------- notebook 00
-def check_residual_decay(student_fn: Callable) -> Verdict:
-    """00: ``residual(t, lam, r0)`` should return the gradient-flow residual ``exp(-lam t) r0``."""
-    from .solutions import residual_decay
-
-    cases = [(0.0, 1.0, 2.0), (1.0, 1.0, 2.0), (3.0, 0.5, -1.0), (10.0, 0.0, 0.7), (0.2, 7.0, 1.5)]
-    return check_function(
-        student_fn,
-        residual_decay,
-        cases,
-        what="residual(t, lam, r0)",
-        hint="Solve dr/dt = -lam r with r(0) = r0; at lam = 0 nothing should change.",
-    )
+            return report(False, f"{what} is off by up to {error:.3g} on one of the test cases. {hint}")
+    return report(True, f"{what} agrees with the reference on all {len(cases)} test cases.")
