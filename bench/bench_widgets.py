@@ -1,9 +1,9 @@
 """Latency of the interactive figures (run by run_all.py, one fresh process per demo).
 
     .venv/bin/python bench/bench_widgets.py --list
-    .venv/bin/python bench/bench_widgets.py --demo course_utils.nb04:flow_demo
+    .venv/bin/python bench/bench_widgets.py --demo course_utils.figures.nb04:flow_demo
 
-``--list`` finds every notebook module ``course_utils/nbXX.py`` and the demo builders it
+``--list`` finds every notebook module ``course_utils/figures/nbXX.py`` and the demo builders it
 defines (public functions whose name ends in ``_demo``). ``--demo`` measures one of them in
 this (fresh) process, as a student meets it in a new kernel:
 
@@ -39,12 +39,12 @@ import common  # noqa: E402
 
 
 def discover_modules(root: str = ROOT) -> list[str]:
-    """Dotted names of the notebook modules course_utils/nbXX*.py that exist now."""
+    """Dotted names of the notebooks' figure modules course_utils/figures/nbXX.py that exist now."""
     names = []
-    for path in sorted(glob.glob(os.path.join(root, "course_utils", "nb*.py"))):
+    for path in sorted(glob.glob(os.path.join(root, "course_utils", "figures", "nb*.py"))):
         stem = os.path.splitext(os.path.basename(path))[0]
         if stem[2:4].isdigit():
-            names.append(f"course_utils.{stem}")
+            names.append(f"course_utils.figures.{stem}")
     return names
 
 
@@ -196,8 +196,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--list", action="store_true", help="list the notebook modules and their demo builders")
-    group.add_argument("--demo", help="MODULE:BUILDER to measure, e.g. course_utils.nb04:flow_demo")
-    parser.add_argument("--modules", nargs="*", default=None, help="modules to list (default: course_utils/nbXX.py)")
+    group.add_argument("--demo", help="MODULE:BUILDER to measure, e.g. course_utils.figures.nb04:flow_demo")
+    parser.add_argument("--modules", nargs="*", default=None, help="modules to list (default: course_utils/figures/nbXX.py)")
     parser.add_argument("--rounds", type=int, default=2, help="steady-state sweeps after the first visits")
     parser.add_argument("--max-values", type=int, default=12, help="values per control per sweep")
     args = parser.parse_args(argv)

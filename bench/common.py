@@ -4,7 +4,7 @@ This module is imported both by the course's own scripts (``.venv``) and by the
 neural-tangents script, which runs in the throwaway ``bench/.nt-venv`` with another JAX
 and numpy < 2; so it must not import ``course_utils`` or JAX.
 
-Measurement protocol (DESIGN.md, "Known pitfalls"): one configuration per process; a
+Measurement protocol (bench/README.md, "Method"): one configuration per process; a
 first call (compilation included) timed on its own; then repeated calls after
 ``block_until_ready``, of which the median is reported; peak memory as the growth of the
 resident set above what the process held once imports and inputs were ready (the kernel's

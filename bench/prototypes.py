@@ -1,9 +1,9 @@
 """Faster variants of course_utils kernels, prototyped here to measure proposed changes.
 
 Nothing in the course imports this module; bench scripts time these against the course's
-code (``bench_ntk.py --variant NAME``, ``bench_prototypes.py``). Each variant must give the
-same numbers as the course's function to float64 round-off; ``bench_prototypes.py``
-checks that before it reports a time.
+code (``bench_ntk.py --variant NAME``, ``bench_kernel_flow.py --prototypes``). Each variant
+must give the same numbers as the course's function to float64 round-off;
+``bench_kernel_flow.py`` records the largest relative difference beside each time.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def _analytic_relu_fast(model: MLP, x1, x2, same: bool, want: str = "ntk", fast_
         else:
             from course_utils.kernels import _relu_expectations
 
-            value12, derivative12 = _relu_expectations(sigma11[:, None], sigma22[None, :], sigma12)
+            value12, derivative12 = _relu_expectations(sigma11[:, None], sigma22[None, :], sigma12, False)
         # on the diagonal cos = 1, theta = 0: E[relu(u)^2] = k / 2
         sigma12 = model.sw2 * value12 + model.sb2
         sigma11 = model.sw2 * 0.5 * sigma11 + model.sb2
@@ -140,7 +140,7 @@ def flow_outputs_transposed(flow):
 
     ``GradientFlow.outputs`` computes ``(decay * c) @ U.T`` inside jit, which contracts
     over U's second axis; XLA on CPU runs that product several times slower than the same
-    product against a stored transpose (DESIGN.md's ``U.T @ r`` pitfall, in its other form).
+    product against a stored transpose (see bench/README.md, "Findings and proposed changes").
     """
     Ut = jnp.asarray(flow.eigenvectors.T).copy()
     jax.block_until_ready(Ut)

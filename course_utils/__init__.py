@@ -65,7 +65,7 @@ from .data import (  # noqa: E402
 )
 from .flow import GradientFlow, discrete_residuals, kernel_regression  # noqa: E402
 from .kernels import analytic_nngp, analytic_ntk, as_numpy, empirical_ntk, ntk_flops, ntk_layer_contributions  # noqa: E402
-from .measure import PowerLawFit, fit_power_law, relative_distance, top_eigenvalue  # noqa: E402
+from .measure import ClaimCheck, PowerLawFit, claim, fit_power_law, relative_distance, top_eigenvalue  # noqa: E402
 from .models import MLP  # noqa: E402
 from .training import Trajectory, linearize, log_record_steps, run_slice, train  # noqa: E402
 
@@ -74,6 +74,7 @@ from .exercises import check_close, check_function, show_solution  # noqa: E402
 from .figures import interactive as widgets  # noqa: E402  (the controls, under their familiar name)
 
 __all__ = [
+    "ClaimCheck",
     "MLP",
     "GradientFlow",
     "PowerLawFit",
@@ -84,6 +85,7 @@ __all__ = [
     "check_close",
     "check_function",
     "circle_grid",
+    "claim",
     "circle_points",
     "circle_problem",
     "data",

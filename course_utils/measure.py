@@ -68,3 +68,32 @@ def top_eigenvalue(K) -> float:
     if K.ndim != 2 or K.shape[0] != K.shape[1]:
         raise ValueError(f"K must be a square matrix; got shape {K.shape}")
     return float(np.linalg.eigvalsh(0.5 * (K + K.T))[-1])
+
+
+class ClaimCheck(NamedTuple):
+    """The verdict of one claim check: what was claimed, what was measured, whether it held.
+
+    Every claim check of the course is a small predicate ``claim_*(experiment) -> ClaimCheck``
+    in ``course_utils.experiments``: the notebook prints it (measured beside predicted) and
+    calls ``assert_holds()``; the tests feed the same predicate a deliberately wrong
+    experiment (a kernel off by 15%, a flow at twice the speed) and assert that it fails.
+    """
+
+    claim: str
+    measured: str
+    predicted: str
+    holds: bool
+
+    def __str__(self) -> str:
+        mark = "holds" if self.holds else "FAILS"
+        return f"[{mark}] {self.claim}: measured {self.measured}; theory {self.predicted}"
+
+    def assert_holds(self) -> None:
+        """Raise AssertionError (with the measured and predicted values) unless the claim held."""
+        if not self.holds:
+            raise AssertionError(str(self))
+
+
+def claim(claim: str, *, measured: str, predicted: str, holds) -> ClaimCheck:
+    """Build a ``ClaimCheck`` (``holds`` is turned into a plain bool)."""
+    return ClaimCheck(claim, measured, predicted, bool(holds))

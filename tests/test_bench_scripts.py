@@ -14,6 +14,7 @@ BENCH = os.path.join(ROOT, "bench")
 sys.path.insert(0, BENCH)
 
 import common  # noqa: E402
+import report  # noqa: E402
 import run_all  # noqa: E402
 
 
@@ -55,7 +56,7 @@ def test_bench_ntk_reports_a_measurement(tiny_ntk_rows):
 
 
 def test_ntk_table_row_is_well_formed(tiny_ntk_rows):
-    text = run_all.render_ntk({"rows": tiny_ntk_rows, "machine": {}})
+    text = report.render_ntk({"rows": tiny_ntk_rows, "machine": {}})
     lines = [line for line in text.splitlines() if line.startswith("| 2 | 8 | 5 |")]
     assert len(lines) == 1
     header = next(line for line in text.splitlines() if line.startswith("| depth"))
@@ -68,20 +69,20 @@ def test_flow_evaluation_matches_closed_form():
     result = _run("bench_kernel_flow.py", "flow", "--n", "20", "--m", "7", "--repeats", "3")
     assert result["ok"] and result["outputs"]["repeats"] == 3
     assert result["outputs_max_error"] < 1e-12
-    assert "| 20 | 7 |" in run_all.render_flow({"rows": [dict(result, status="ok")], "machine": {}})
+    assert "| 20 | 7 |" in report.render_flow({"rows": [dict(result, status="ok")], "machine": {}})
 
 
 def test_table_rejects_a_row_of_the_wrong_length():
-    assert run_all.table(["a", "b"], [[1, 2]]).splitlines()[-1] == "| 1 | 2 |"
+    assert report.table(["a", "b"], [[1, 2]]).splitlines()[-1] == "| 1 | 2 |"
     with pytest.raises(ValueError):
-        run_all.table(["a", "b"], [[1, 2, 3]])
+        report.table(["a", "b"], [[1, 2, 3]])
 
 
 def test_replace_block_updates_only_its_block():
     text = "intro\n<!-- BEGIN ntk -->\nold\n<!-- END ntk -->\n<!-- BEGIN nt -->\nkeep\n<!-- END nt -->\n"
-    updated = run_all.replace_block(text, "ntk", "new $1 \\g<0>")
+    updated = report.replace_block(text, "ntk", "new $1 \\g<0>")
     assert "new $1 \\g<0>" in updated and "old" not in updated and "keep" in updated
-    assert run_all.replace_block("x", "flow", "body").endswith("<!-- BEGIN flow -->\nbody\n<!-- END flow -->\n")
+    assert report.replace_block("x", "flow", "body").endswith("<!-- BEGIN flow -->\nbody\n<!-- END flow -->\n")
 
 
 def test_jacobian_too_big_is_not_attempted():
@@ -94,13 +95,13 @@ def test_widget_helpers_find_demos_and_control_values():
     import bench_widgets
     import ipywidgets as widgets
 
-    from course_utils.widgets import time_slider, width_slider
+    from course_utils.figures.interactive import time_slider, width_slider
 
     assert bench_widgets.control_values(width_slider([64, 128, 256])) == [64, 128, 256]
     assert len(bench_widgets.control_values(time_slider(list(range(50))), max_values=12)) == 12
     assert bench_widgets.control_values(widgets.IntSlider(value=2, min=0, max=4)) == [0, 1, 2, 3, 4]
     assert bench_widgets.control_values(widgets.Checkbox()) == [False, True]
-    module = types.ModuleType("course_utils.nb99")
+    module = types.ModuleType("course_utils.figures.nb99")
 
     def flow_demo():
         return None
@@ -111,3 +112,4 @@ def test_widget_helpers_find_demos_and_control_values():
     flow_demo.__module__ = _private_demo.__module__ = module.__name__
     module.flow_demo, module._private_demo, module.helper = flow_demo, _private_demo, len
     assert bench_widgets.demo_builders(module) == ["flow_demo"]
+    assert all(name.startswith("course_utils.figures.nb") for name in bench_widgets.discover_modules())

@@ -136,22 +136,30 @@ def report(ok: bool, message: str) -> Verdict:
     return Verdict(ok, text)
 
 
-def check_close(got, expected, *, rtol: float = 1e-6, atol: float = 1e-9, what: str = "your answer", hint: str = "") -> Verdict:
-    """Compare a numeric answer with the reference; say how far off it is and why, if wrong."""
+def _mismatch(got, expected, rtol: float, atol: float, what: str, where: str = "") -> str | None:
+    """Why ``got`` is not ``expected`` (not numbers, wrong shape, NaN, too far), or None if it is close."""
     try:
         got_arr = np.asarray(got, dtype=np.float64)
     except (TypeError, ValueError):
-        return report(False, f"{what} should be a number or an array of numbers, got {type(got).__name__}. {hint}")
+        return f"{what} should be a number or an array of numbers{where}, got {type(got).__name__}."
     expected_arr = np.asarray(expected, dtype=np.float64)
     if got_arr.shape != expected_arr.shape:
-        return report(False, f"{what} has shape {got_arr.shape}; expected {expected_arr.shape}. {hint}")
+        return f"{what} has shape {got_arr.shape}{where}; expected {expected_arr.shape}."
     if not np.all(np.isfinite(got_arr)):
-        return report(False, f"{what} contains NaN or infinity. {hint}")
+        return f"{what} contains NaN or infinity{where}."
     if np.allclose(got_arr, expected_arr, rtol=rtol, atol=atol):
-        return report(True, f"{what} matches the reference.")
+        return None
     error = np.max(np.abs(got_arr - expected_arr))
     scale = np.max(np.abs(expected_arr)) or 1.0
-    return report(False, f"{what} is off by up to {error:.3g} (relative {error / scale:.2g}). {hint}")
+    return f"{what} is off by up to {error:.3g} (relative {error / scale:.2g}){where}."
+
+
+def check_close(got, expected, *, rtol: float = 1e-6, atol: float = 1e-9, what: str = "your answer", hint: str = "") -> Verdict:
+    """Compare a numeric answer with the reference; say how far off it is and why, if wrong."""
+    problem = _mismatch(got, expected, rtol, atol, what)
+    if problem is None:
+        return report(True, f"{what} matches the reference.")
+    return report(False, f"{problem} {hint}".strip())
 
 
 def check_function(student_fn: Callable, reference_fn: Callable, cases, *, rtol=1e-6, atol=1e-9, what="your function", hint="") -> Verdict:
@@ -165,15 +173,7 @@ def check_function(student_fn: Callable, reference_fn: Callable, cases, *, rtol=
             return report(False, f"{what} still raises NotImplementedError: fill in the stub first.")
         except Exception as err:  # the student's code: report, do not crash the notebook
             return report(False, f"{what} raised {type(err).__name__}: {err}. {hint}")
-        expected = reference_fn(*args)
-        try:
-            got_arr = np.asarray(got, dtype=np.float64)
-        except (TypeError, ValueError):
-            return report(False, f"{what} returned {type(got).__name__}, not numbers. {hint}")
-        expected_arr = np.asarray(expected, dtype=np.float64)
-        if got_arr.shape != expected_arr.shape:
-            return report(False, f"{what} returned shape {got_arr.shape} for one case; expected {expected_arr.shape}. {hint}")
-        if not np.allclose(got_arr, expected_arr, rtol=rtol, atol=atol):
-            error = np.max(np.abs(got_arr - expected_arr))
-            return report(False, f"{what} is off by up to {error:.3g} on one of the test cases. {hint}")
+        problem = _mismatch(got, reference_fn(*args), rtol, atol, what, " on one of the test cases")
+        if problem is not None:
+            return report(False, f"{problem} {hint}".strip())
     return report(True, f"{what} agrees with the reference on all {len(cases)} test cases.")

@@ -31,7 +31,9 @@ import time as _time
 from typing import Callable, Sequence
 
 import ipywidgets as widgets
+import matplotlib
 import numpy as np
+from cycler import cycler
 from matplotlib.figure import Figure
 
 from .. import _validate
@@ -245,6 +247,38 @@ def set_time_marker(line, time: float) -> None:
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 
 
+# The course's figure style: readable on a projector and in print, safe for colour-blind readers.
+COURSE_RC = {
+    "axes.prop_cycle": cycler(color=list(OKABE_ITO)),
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "legend.fontsize": 8,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+}
+
+
+def course_style():
+    """The course's figure style as a context manager or decorator (``matplotlib.rc_context``).
+
+    Every InteractiveFigure draws inside it; wrap a static plot function with
+    ``@course_style()`` (or a ``with course_style():`` block) so its figure matches.
+    """
+    return matplotlib.rc_context(COURSE_RC)
+
+
+def static_figure(nrows: int = 1, ncols: int = 1, figsize=(7.0, 3.2)):
+    """A pyplot figure and its axes (always a 1-D array) in the course's style, for a static plot."""
+    import matplotlib.pyplot as plt
+
+    with course_style():
+        fig, axes = plt.subplots(nrows, ncols, figsize=figsize, dpi=COURSE_RC["figure.dpi"])
+    return fig, np.atleast_1d(axes).ravel()
+
+
 def width_colours(widths: Sequence[int]) -> dict[int, str]:
     """One colour-blind-safe colour per width, the same width always getting the same colour."""
     return {int(w): OKABE_ITO[i % len(OKABE_ITO)] for i, w in enumerate(widths)}
@@ -282,7 +316,7 @@ class InteractiveFigure:
         nrows: int = 1,
         ncols: int = 1,
         figsize=(7.0, 3.2),
-        dpi: int = 80,
+        dpi: int = COURSE_RC["figure.dpi"],
         title: str | None = None,
     ):
         if not callable(draw):
@@ -298,8 +332,9 @@ class InteractiveFigure:
                 raise ValueError(f"extra control {name!r} clashes with a built-in control")
             self.controls[name] = control
         self.expensive = set(expensive)
-        self.fig = Figure(figsize=figsize, dpi=dpi)
-        self.axes = np.atleast_1d(self.fig.subplots(nrows, ncols)).ravel()
+        with course_style():
+            self.fig = Figure(figsize=figsize, dpi=dpi)
+            self.axes = np.atleast_1d(self.fig.subplots(nrows, ncols)).ravel()
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
         self.status = widgets.HTML(value="")
         self.draw_count = 0
@@ -356,7 +391,8 @@ class InteractiveFigure:
         if self.draw_count:
             pin_layout_for_redraws(self.fig)
         try:
-            self.drawn = self._draw(self.axes, **self.values)
+            with course_style():
+                self.drawn = self._draw(self.axes, **self.values)
         except Exception as err:  # show the message in the figure's place, keep the widget alive
             self.last_error = err
             self.status.value = f"<b style='color:#b00'>{type(err).__name__}: {err}</b>"

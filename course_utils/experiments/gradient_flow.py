@@ -1,0 +1,434 @@
+"""Gradient flow as a linear ODE, against real gradient descent (notebook 04).
+
+The set-up: 16 equally spaced points on the unit circle, the target
+``cos(g) + 0.5 cos(2 g) + 0.5 cos(4 g)`` and a one-hidden-layer ReLU network
+(``MLP(in_dim=2, depth=1, sw2=2, sb2=0.1)``, NTK parameterization). For every width N, one
+network is trained by full-batch gradient descent (``train``) and compared with the
+closed-form kernel prediction built from *its own* kernel and outputs at initialisation
+(``GradientFlow``: one ``eigh`` per width).
+
+Gradient descent approximates the flow when ``lr * lambda_max`` is small. The run therefore
+uses two learning rates: ``LR_EARLY`` until ``T_SWITCH`` (the fast directions converge
+there), then ``LR_LATE`` (only slow directions are left, for which ``LR_LATE * lambda`` is
+small). Its records contain every time the slider offers (``FLOW_TIMES``).
+
+What the claim checks assert: the gap between network and prediction per width
+(``prediction_gap``), the convergence bound on the prediction and on the trained networks
+(``bound_check``), the closed form against a numerical ODE solve (``ode_reference``), and the
+discrete recursion on both sides of ``2 / lambda_max`` (``discrete_run``, ``stability_edge``).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import _validate
+from ..data import circle_grid, circle_points, fourier_target
+from ..flow import GradientFlow, discrete_residuals
+from ..kernels import empirical_ntk
+from ..measure import PowerLawFit, fit_power_law, top_eigenvalue
+from ..models import MLP
+from ..training import train
+
+FLOW_WIDTHS = (64, 256, 1024, 4096)
+FLOW_TIMES = (0.0, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 50.0, 100.0)
+FLOW_SEED = 0
+N_TRAIN = 16
+N_GRID = 181
+FREQUENCIES = (1, 2, 4)
+AMPLITUDES = (1.0, 0.5, 0.5)
+LR_EARLY, EARLY_SPACING, T_SWITCH = 0.001, 0.01, 1.0
+LR_LATE, LATE_SPACING, T_END = 0.05, 1.0, 100.0
+
+DISCRETE_TIMES = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0)
+LR_FACTORS = (0.5, 0.9, 0.99, 1.01, 1.1, 1.5)  # learning rate as a multiple of 2 / lambda_max
+EDGE_FACTORS = (0.95, 1.05)  # just below and just above the stability edge
+EDGE_STEPS = 300
+
+
+def flow_model(width: int) -> MLP:
+    """The network of notebook 04: one hidden ReLU layer of N = ``width`` units, sw2 = 2, sb2 = 0.1."""
+    width = _validate.positive_int(width, "width")
+    return MLP(in_dim=2, width=width, depth=1, activation="relu", parameterization="ntk", sw2=2.0, sb2=0.1)
+
+
+def flow_problem(n: int = N_TRAIN, n_grid: int = N_GRID):
+    """Training set and plotting grid on the unit circle.
+
+    Returns ``(angles, x, y, grid_angles, grid)``: ``n`` equally spaced training angles, their
+    points (n, 2) and targets ``sum_k a_k cos(k angle)``; ``n_grid`` angles in [0, 2 pi] and their points.
+    """
+    n = _validate.positive_int(n, "n")
+    n_grid = _validate.positive_int(n_grid, "n_grid", minimum=2)
+    angles, x = circle_grid(n)
+    y = fourier_target(angles, FREQUENCIES, AMPLITUDES)
+    grid_angles = np.linspace(0.0, 2 * np.pi, n_grid)
+    return np.asarray(angles), x, y, grid_angles, circle_points(grid_angles)
+
+
+def target_on(angles) -> np.ndarray:
+    """The target function at the given angles."""
+    return np.asarray(fourier_target(np.asarray(angles, dtype=np.float64), FREQUENCIES, AMPLITUDES))
+
+
+@functools.cache
+def grid_outputs(model: MLP):
+    """The ``measure`` function that records ``model`` on the plotting grid (one object per model)."""
+    *_, grid = flow_problem()
+
+    def measure(params):
+        return model.forward(params, grid)[1]
+
+    return measure
+
+
+class Descent(NamedTuple):
+    """A two-phase gradient-descent run (``two_phase_descent``), records joined.
+
+    times : (T,) gradient-flow times; outputs : (T, n); loss : (T,);
+    measurements : what ``measure`` returned at every record (T axis first), or None.
+    """
+
+    times: np.ndarray
+    outputs: np.ndarray
+    loss: np.ndarray
+    measurements: object
+
+
+def two_phase_descent(apply_fn, params, x, y, measure=None) -> Descent:
+    """Full-batch gradient descent with ``LR_EARLY`` until ``T_SWITCH``, then ``LR_LATE`` until ``T_END``.
+
+    Two ``train`` calls; records every ``EARLY_SPACING`` in time during the first phase and
+    every ``LATE_SPACING`` after it (the switch time appears once). ``measure`` is passed to
+    ``train`` (e.g. ``grid_outputs(model)``).
+    """
+    if not callable(apply_fn):
+        raise ValueError("apply_fn must be a function apply_fn(params, x)")  # noqa: TRY004  (the course raises ValueError for bad input)
+    early = train(
+        apply_fn,
+        params,
+        x,
+        y,
+        lr=LR_EARLY,
+        steps=round(T_SWITCH / LR_EARLY),
+        record_every=round(EARLY_SPACING / LR_EARLY),
+        measure=measure,
+    )
+    late = train(
+        apply_fn,
+        early.params,
+        x,
+        y,
+        lr=LR_LATE,
+        steps=round((T_END - T_SWITCH) / LR_LATE),
+        record_every=round(LATE_SPACING / LR_LATE),
+        measure=measure,
+    )
+    measured = None
+    if measure is not None:
+        measured = np.concatenate([np.asarray(early.measurements), np.asarray(late.measurements)[1:]])
+    return Descent(
+        times=np.concatenate([early.times, T_SWITCH + late.times[1:]]),
+        outputs=np.concatenate([np.asarray(early.outputs), np.asarray(late.outputs)[1:]]),
+        loss=np.concatenate([np.asarray(early.loss), np.asarray(late.loss)[1:]]),
+        measurements=measured,
+    )
+
+
+def slider_records(run_times) -> np.ndarray:
+    """Indices of the records of a ``two_phase_descent`` run at the slider times ``FLOW_TIMES``."""
+    run_times = np.asarray(run_times, dtype=np.float64)
+    index = np.searchsorted(run_times, np.asarray(FLOW_TIMES) - 1e-9)
+    if np.any(index >= len(run_times)) or not np.allclose(run_times[np.minimum(index, len(run_times) - 1)], FLOW_TIMES):
+        raise ValueError("the run's records do not contain every slider time FLOW_TIMES")
+    return index
+
+
+class FlowData(NamedTuple):
+    """One width of the flow demo: the network's kernel at initialisation and its real training run.
+
+    ``flow`` is the ``GradientFlow`` of the network's own ``K0`` and ``f0``; ``K_star`` (m, n) and
+    ``f0_star`` (m,) are the kernel and outputs on the plotting grid at initialisation and
+    ``predictor = flow.predictor(K_star, f0_star)``; ``net_outputs`` (T, n) and ``net_grid`` (T, m)
+    the trained network on the training set and the grid at the slider times ``FLOW_TIMES``;
+    ``run_times`` / ``run_loss`` every recorded time and loss.
+    """
+
+    width: int
+    K0: np.ndarray
+    f0: np.ndarray
+    flow: GradientFlow
+    K_star: np.ndarray
+    f0_star: np.ndarray
+    predictor: object
+    net_outputs: np.ndarray
+    net_grid: np.ndarray
+    run_times: np.ndarray
+    run_loss: np.ndarray
+
+
+@functools.cache
+def flow_width_data(width: int, seed: int = FLOW_SEED) -> FlowData:
+    """Kernel prediction and real gradient descent for ``flow_model(width).init(seed)`` (cached).
+
+    One structured NTK on the training set and one between grid and training set, one ``eigh``
+    (inside ``GradientFlow``), one two-phase training run that records the grid outputs.
+    """
+    width = _validate.positive_int(width, "width")
+    seed = _validate.positive_int(seed, "seed", minimum=0)
+    model = flow_model(width)
+    _, x, y, _, grid = flow_problem()
+    params = model.init(seed)
+    K0 = empirical_ntk(model, params, x)
+    f0 = model.apply(params, x)
+    K_star = empirical_ntk(model, params, grid, x)
+    f0_star = model.apply(params, grid)
+    flow = GradientFlow(K0, y, f0)
+    run = two_phase_descent(model.apply, params, x, y, measure=grid_outputs(model))
+    index = slider_records(run.times)
+    return FlowData(
+        width=width,
+        K0=np.asarray(K0),
+        f0=np.asarray(f0),
+        flow=flow,
+        K_star=np.asarray(K_star),
+        f0_star=np.asarray(f0_star),
+        predictor=flow.predictor(K_star, f0_star),
+        net_outputs=run.outputs[index],
+        net_grid=run.measurements[index],
+        run_times=run.times,
+        run_loss=run.loss,
+    )
+
+
+def _check_widths(widths, minimum: int = 1) -> tuple[int, ...]:
+    widths = tuple(int(w) for w in widths)
+    if len(widths) < minimum or any(w < 1 for w in widths):
+        raise ValueError(f"widths must be at least {minimum} integers >= 1; got {widths}")
+    return widths
+
+
+class PredictionGap(NamedTuple):
+    """Largest distance between the trained network and its kernel prediction, per width.
+
+    train_gap : (W,) ``max |f_net(t, x_i) - f_flow(t, x_i)|`` over the slider times and training
+    inputs; grid_gap : (W,) the same on the plotting grid; residual_scale : (W,) ``max |f0 - y|``;
+    fit : the power law of ``train_gap`` in N.
+    """
+
+    widths: np.ndarray
+    train_gap: np.ndarray
+    grid_gap: np.ndarray
+    residual_scale: np.ndarray
+    fit: PowerLawFit
+
+
+@functools.cache
+def prediction_gap(widths=FLOW_WIDTHS) -> PredictionGap:
+    """The gap between network and kernel prediction for every width (at least two, for the fit)."""
+    widths = _check_widths(widths, minimum=2)
+    times = np.asarray(FLOW_TIMES)
+    train_gap, grid_gap, scale = [], [], []
+    for w in widths:
+        d = flow_width_data(w)
+        train_gap.append(float(np.max(np.abs(d.net_outputs - np.asarray(d.flow.outputs(times))))))
+        grid_gap.append(float(np.max(np.abs(d.net_grid - np.asarray(d.predictor(times))))))
+        scale.append(float(np.max(np.abs(d.f0 - np.asarray(d.flow.y)))))
+    return PredictionGap(
+        widths=np.asarray(widths),
+        train_gap=np.asarray(train_gap),
+        grid_gap=np.asarray(grid_gap),
+        residual_scale=np.asarray(scale),
+        fit=fit_power_law(widths, train_gap),
+    )
+
+
+def bound_ratios(flow: GradientFlow, times) -> np.ndarray:
+    """``||r(t)||^2 / (exp(-2 lambda_min t) ||r(0)||^2)`` of the closed-form flow at each time (the bound says <= 1)."""
+    if not isinstance(flow, GradientFlow):
+        raise ValueError(f"flow must be a course_utils.GradientFlow; got {type(flow).__name__}")  # noqa: TRY004  (the course raises ValueError for bad input)
+    times, _ = _validate.times(times, "times")
+    residual_sq = np.sum(np.asarray(flow.residual_coefficients(times)) ** 2, axis=1)
+    r0_sq = float(np.sum(np.asarray(flow.initial_residual_coefficients) ** 2))
+    lam_min = float(flow.eigenvalues[-1])
+    return residual_sq / (np.exp(-2 * lam_min * times) * r0_sq)
+
+
+class BoundCheck(NamedTuple):
+    """The convergence bound ``||r(t)||^2 <= exp(-2 lambda_min t) ||r(0)||^2`` per width, ``lambda_min`` of the network's own K0.
+
+    times : (T,) the slider times t > 0; kernel_ratio : (W, T) left side / right side for the
+    closed-form prediction; network_ratio : (W, T) the same for the trained network's residual;
+    lambda_min : (W,) the smallest eigenvalue of each K0.
+    """
+
+    widths: np.ndarray
+    times: np.ndarray
+    kernel_ratio: np.ndarray
+    network_ratio: np.ndarray
+    lambda_min: np.ndarray
+
+
+@functools.cache
+def bound_check(widths=FLOW_WIDTHS) -> BoundCheck:
+    """The convergence bound on the kernel prediction and on the trained network, for every width."""
+    widths = _check_widths(widths)
+    times = np.asarray(FLOW_TIMES[1:])
+    kernel_ratio, network_ratio, lam_min = [], [], []
+    for w in widths:
+        d = flow_width_data(w)
+        y = np.asarray(d.flow.y)
+        lam = float(d.flow.eigenvalues[-1])
+        r0_sq = float(np.sum((d.f0 - y) ** 2))
+        residual_sq = np.sum((d.net_outputs[1:] - y) ** 2, axis=1)
+        kernel_ratio.append(bound_ratios(d.flow, times))
+        network_ratio.append(residual_sq / (np.exp(-2 * lam * times) * r0_sq))
+        lam_min.append(lam)
+    return BoundCheck(
+        widths=np.asarray(widths),
+        times=times,
+        kernel_ratio=np.asarray(kernel_ratio),
+        network_ratio=np.asarray(network_ratio),
+        lambda_min=np.asarray(lam_min),
+    )
+
+
+def ode_reference(K, y, f0, times, rtol: float = 1e-12, atol: float = 1e-14) -> np.ndarray:
+    """Solve ``df/dt = -K (f - y)`` numerically (scipy ``solve_ivp``, DOP853); outputs (T, n) at ``times``."""
+    from scipy.integrate import solve_ivp
+
+    K = np.asarray(K, dtype=np.float64)
+    if K.ndim != 2 or K.shape[0] != K.shape[1]:
+        raise ValueError(f"K must be a square matrix; got shape {K.shape}")
+    n = K.shape[0]
+    y = np.asarray(_validate.as_vector(y, n, "y"))
+    f0 = np.asarray(_validate.as_vector(f0, n, "f0"))
+    times, _ = _validate.times(times, "times")
+    if np.any(np.diff(times) < 0):
+        raise ValueError("times must be sorted in increasing order")
+    rtol = _validate.finite_float(rtol, "rtol", minimum=0.0, strict=True)
+    atol = _validate.finite_float(atol, "atol", minimum=0.0, strict=True)
+    if times[-1] == 0.0:
+        return np.tile(f0, (len(times), 1))
+    solved = solve_ivp(
+        lambda t, f: -K @ (f - y), (0.0, float(times[-1])), f0, t_eval=times, method="DOP853", rtol=rtol, atol=atol
+    )
+    if not solved.success:
+        raise RuntimeError(f"solve_ivp failed: {solved.message}")
+    return solved.y.T
+
+
+def critical_lr(K) -> float:
+    """``2 / lambda_max(K)``: gradient descent on the linear model is stable below it, divergent above."""
+    lam_max = top_eigenvalue(K)
+    if lam_max <= 0:
+        raise ValueError("K has no positive eigenvalue")
+    return 2.0 / lam_max
+
+
+class DiscreteRun(NamedTuple):
+    """Gradient descent on the linear model: ``lr``, ``step_times = lr k`` (K+1,) and ``residuals`` (K+1, n)."""
+
+    lr: float
+    step_times: np.ndarray
+    residuals: np.ndarray
+
+
+def discrete_run(width: int, factor: float, horizon: float = DISCRETE_TIMES[-1]) -> DiscreteRun:
+    """``r_{k+1} = (I - lr K0) r_k`` with ``lr = factor * 2 / lambda_max`` up to time ``horizon`` (cached).
+
+    Uses the kernel ``K0`` and residual of ``flow_width_data(width)``.
+    """
+    width = _validate.positive_int(width, "width")
+    factor = _validate.finite_float(factor, "factor", minimum=0.0, strict=True)
+    horizon = _validate.finite_float(horizon, "horizon", minimum=0.0, strict=True)
+    return _discrete_run(width, factor, horizon)
+
+
+@functools.cache
+def _discrete_run(width, factor, horizon):
+    d = flow_width_data(width)
+    lr = factor * critical_lr(d.K0)
+    steps = math.ceil(horizon / lr)
+    residuals = np.asarray(discrete_residuals(d.K0, d.f0 - np.asarray(d.flow.y), lr, steps))
+    return DiscreteRun(lr, lr * np.arange(steps + 1), residuals)
+
+
+class StabilityEdge(NamedTuple):
+    """The discrete recursion at learning rates ``factors x 2 / lambda_max``, per width.
+
+    critical_lr : (W,) ``2 / lambda_max`` of each K0; growth : (W, F) ``||r_steps|| / ||r_0||``;
+    monotone : (W, F) whether ``||r_k||`` never increased.
+    """
+
+    widths: np.ndarray
+    factors: np.ndarray
+    steps: int
+    critical_lr: np.ndarray
+    growth: np.ndarray
+    monotone: np.ndarray
+
+
+@functools.cache
+def stability_edge(widths=FLOW_WIDTHS, factors=EDGE_FACTORS, steps: int = EDGE_STEPS) -> StabilityEdge:
+    """``steps`` steps of ``r_{k+1} = (I - lr K0) r_k`` from each network's own ``K0`` and residual."""
+    widths = _check_widths(widths)
+    factors = tuple(_validate.finite_float(f, "factor", minimum=0.0, strict=True) for f in factors)
+    steps = _validate.positive_int(steps, "steps")
+    critical, growth, monotone = [], [], []
+    for w in widths:
+        d = flow_width_data(w)
+        r0 = d.f0 - np.asarray(d.flow.y)
+        critical.append(critical_lr(d.K0))
+        norms = [np.linalg.norm(discrete_residuals(d.K0, r0, f * critical[-1], steps), axis=1) for f in factors]
+        growth.append([n[-1] / n[0] for n in norms])
+        monotone.append([bool(np.all(np.diff(n) <= 1e-12)) for n in norms])
+    return StabilityEdge(
+        widths=np.asarray(widths),
+        factors=np.asarray(factors),
+        steps=steps,
+        critical_lr=np.asarray(critical),
+        growth=np.asarray(growth),
+        monotone=np.asarray(monotone),
+    )
+
+
+__all__ = [
+    "DISCRETE_TIMES",
+    "EDGE_FACTORS",
+    "EDGE_STEPS",
+    "FLOW_SEED",
+    "FLOW_TIMES",
+    "FLOW_WIDTHS",
+    "LR_EARLY",
+    "LR_FACTORS",
+    "LR_LATE",
+    "N_GRID",
+    "N_TRAIN",
+    "T_END",
+    "T_SWITCH",
+    "BoundCheck",
+    "Descent",
+    "DiscreteRun",
+    "FlowData",
+    "PredictionGap",
+    "StabilityEdge",
+    "bound_check",
+    "bound_ratios",
+    "critical_lr",
+    "discrete_run",
+    "flow_model",
+    "flow_problem",
+    "flow_width_data",
+    "grid_outputs",
+    "ode_reference",
+    "prediction_gap",
+    "slider_records",
+    "stability_edge",
+    "target_on",
+    "two_phase_descent",
+]

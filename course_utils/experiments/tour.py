@@ -1,0 +1,175 @@
+"""The 30-second tour of notebook 00: a network against its infinite-width kernel prediction.
+
+A two-layer ReLU network is trained by gradient descent on a dozen points on the unit
+circle, at several widths N and from a few seeds. Next to every run, the infinite-width
+prediction: the closed-form gradient flow with the analytic NTK, started from the same
+network's outputs at initialisation. The wider the network, the closer its whole training
+run lies on the kernel prediction.
+
+Public names
+------------
+TOUR_WIDTHS, SEEDS, N_TRAIN, LR, STEPS, N_RECORDS, DATA_SEED, tour_target, tour_model,
+tour_problem, TourRun, tour_run, TourGaps, tour_gaps.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import _validate
+from ..data import circle_points, random_circle
+from ..flow import GradientFlow
+from ..kernels import analytic_ntk
+from ..measure import PowerLawFit, fit_power_law
+from ..models import MLP
+from ..training import log_record_steps, train
+
+TOUR_WIDTHS = (16, 64, 256, 1024, 4096)  # the widths N the tour offers
+SEEDS = (1, 2, 3)  # initialisations per width; the figure shows the first one
+N_TRAIN = 12  # training points on the circle
+DATA_SEED = 0  # seed of the training angles
+LR = 0.01
+STEPS = 20000  # so the runs end at t = LR * STEPS = 200
+N_RECORDS = 41  # log-spaced records (the time control's values)
+
+
+def tour_target(angles):
+    """The function the tour fits on the circle: ``sin(gamma) + 0.5 cos(2 gamma)``."""
+    angles = jnp.asarray(angles, dtype=jnp.float64)
+    return jnp.sin(angles) + 0.5 * jnp.cos(2 * angles)
+
+
+def tour_model(width: int) -> MLP:
+    """The tour's network: one hidden ReLU layer of ``width`` units in NTK parameterization, small biases."""
+    width = _validate.positive_int(width, "width")
+    return MLP(in_dim=2, width=width, depth=1, activation="relu", sw2=2.0, sb2=0.1)
+
+
+def tour_problem():
+    """The training set: ``(angles, x, y)`` with ``N_TRAIN`` random points on the circle and ``tour_target``."""
+    angles, x = random_circle(DATA_SEED, N_TRAIN)
+    return angles, x, tour_target(angles)
+
+
+class TourRun(NamedTuple):
+    """Everything the tour records for one width N and S seeds (numpy arrays).
+
+    times : (T,) gradient-flow times of the records.
+    grid_angles : (m,) angles of the evaluation grid.  train_angles, train_targets : (n,).
+    network_grid, kernel_grid : (S, T, m) the trained networks and their analytic-NTK
+        gradient-flow predictions on the grid.
+    network_train, kernel_train : (S, T, n) the same on the training points.
+    network_loss, kernel_loss : (S, T) training losses ``1/2 ||f - y||^2``.
+    gaps : (S,) largest ``|f_network - f_kernel|`` over the run and the training points.
+    """
+
+    times: np.ndarray
+    grid_angles: np.ndarray
+    train_angles: np.ndarray
+    train_targets: np.ndarray
+    network_grid: np.ndarray
+    kernel_grid: np.ndarray
+    network_train: np.ndarray
+    kernel_train: np.ndarray
+    network_loss: np.ndarray
+    kernel_loss: np.ndarray
+    gaps: np.ndarray
+
+
+def tour_run(width: int, seeds=SEEDS[:1], grid_size: int = 181) -> TourRun:
+    """Train the tour network at ``width`` from every seed in ``seeds`` (one batched ``train``)
+    and compute each run's kernel prediction; cached per argument. The default is the one
+    run the figure shows."""
+    width = _validate.positive_int(width, "width")
+    seeds = tuple(_validate.positive_int(int(s), "seed", minimum=0) for s in seeds)
+    if not seeds:
+        raise ValueError("seeds must be a non-empty tuple of integers >= 0")
+    return _tour_run(width, seeds, _validate.positive_int(grid_size, "grid_size", minimum=2))
+
+
+@functools.cache
+def _tour_run(width: int, seeds: tuple, grid_size: int) -> TourRun:
+    model = tour_model(width)
+    train_angles, x, y = tour_problem()
+    grid_angles = jnp.linspace(0.0, 2 * np.pi, grid_size)
+    grid = circle_points(grid_angles)
+    params = model.init_many(seeds)
+    traj = train(
+        model.apply, params, x, y, lr=LR, steps=STEPS, record_steps=log_record_steps(STEPS, N_RECORDS),
+        record_params=True, batch=True,
+    )
+    # (S, T, m): the network on the grid at every record of every run (one record at a time:
+    # a (m, N) hidden layer at most, not S * T of them)
+    network_grid = jax.lax.map(lambda run: jax.lax.map(lambda p: model.forward(p, grid)[1], run), traj.param_history)
+    # The infinite-width prediction starts from each network's own outputs at t = 0, so the
+    # only difference left is that the kernel is the deterministic limit and never moves.
+    K, K_grid = analytic_ntk(model, x), analytic_ntk(model, grid, x)
+    kernel_grid, kernel_train, kernel_loss = [], [], []
+    for i in range(len(seeds)):
+        flow = GradientFlow(K, y, traj.outputs[i, 0])
+        kernel_train.append(flow.outputs(traj.times))
+        kernel_loss.append(flow.loss(traj.times))
+        kernel_grid.append(flow.predict(traj.times, K_grid, network_grid[i, 0]))
+    network_train, kernel_train = np.asarray(traj.outputs), np.asarray(kernel_train)
+    return TourRun(
+        times=np.asarray(traj.times),
+        grid_angles=np.asarray(grid_angles),
+        train_angles=np.asarray(train_angles),
+        train_targets=np.asarray(y),
+        network_grid=np.asarray(network_grid),
+        kernel_grid=np.asarray(kernel_grid),
+        network_train=network_train,
+        kernel_train=kernel_train,
+        network_loss=np.asarray(traj.loss),
+        kernel_loss=np.asarray(kernel_loss),
+        gaps=np.max(np.abs(network_train - kernel_train), axis=(1, 2)),
+    )
+
+
+class TourGaps(NamedTuple):
+    """The tour's claim: how far a network's run lies from its kernel prediction, per width.
+
+    widths : (W,).  gaps : (W, S) largest ``|f_network - f_kernel|`` over the run and the
+    training points, per seed.  mean_gaps : (W,) the mean over seeds.  fit : the power law
+    ``mean_gap ~ N^exponent`` (``cu.fit_power_law``); theory: exponent about -1/2.
+    """
+
+    widths: np.ndarray
+    gaps: np.ndarray
+    mean_gaps: np.ndarray
+    fit: PowerLawFit
+
+
+def tour_gaps(widths=TOUR_WIDTHS, seeds=SEEDS) -> TourGaps:
+    """The gap between network and kernel prediction at every width, averaged over ``seeds``.
+
+    The first seed's run is the figure's (``tour_run(width, seeds[:1])``, trained when the
+    figure is built); the other seeds are trained together in one more batch per width.
+    """
+    widths = tuple(_validate.positive_int(w, "width") for w in widths)
+    seeds = tuple(int(s) for s in seeds)
+    if not seeds:
+        raise ValueError("seeds must be a non-empty tuple of integers >= 0")
+    return _tour_gaps(widths, seeds)
+
+
+@functools.cache
+def _tour_gaps(widths: tuple, seeds: tuple) -> TourGaps:
+    gaps = []
+    for w in widths:
+        batches = [seeds[:1]] + ([seeds[1:]] if len(seeds) > 1 else [])
+        gaps.append(np.concatenate([tour_run(w, batch).gaps for batch in batches]))
+    gaps = np.asarray(gaps)
+    mean_gaps = gaps.mean(axis=1)
+    return TourGaps(np.asarray(widths), gaps, mean_gaps, fit_power_law(np.asarray(widths, dtype=float), mean_gaps))
+
+
+__all__ = [
+    "DATA_SEED", "LR", "N_RECORDS", "N_TRAIN", "SEEDS", "STEPS", "TOUR_WIDTHS", "TourGaps", "TourRun",
+    "tour_gaps", "tour_model", "tour_problem", "tour_run", "tour_target",
+]

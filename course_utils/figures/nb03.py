@@ -1,0 +1,133 @@
+"""Notebook 03's figures: the interactive Jacot et al. (2018) Fig. 1 and the "similar response" pictures.
+
+The numbers come from ``course_utils.experiments.kernel_convergence``; this module only draws.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..experiments import kernel_convergence as kc
+from .interactive import OKABE_ITO, InteractiveFigure, nearest_index, width_colours
+
+
+def fig1_demo(widths=kc.FIG1_WIDTHS, width: int | None = None, time: float | None = None) -> InteractiveFigure:
+    """Jacot et al. (2018), Fig. 1, with a width control and a time control.
+
+    Left: ``K(x0, x(gamma))`` for ``FIG1_SEEDS`` networks at the chosen width N and training
+    time (blue), the same networks at t = 0 (grey, dotted, shown once t > 0) and the
+    infinite-width limit (black). Right: relative kernel change on the training set against
+    time, for every width (the chosen one bold). Everything is precomputed per width when the
+    demo is built, so a time move only swaps the y-data of existing lines.
+
+    The draw returns ``{"width", "time", "gammas", "rows" (S, G), "rows_t0" (S, G),
+    "t0_visible", "limit" (G,), "change_times", "change" (W, T), "bold_width"}``.
+    """
+    widths = tuple(int(w) for w in widths)
+    data = {w: kc.fig1_width_data(w) for w in widths}  # precompute every offered width now
+    gammas, _ = kc.fig1_angles()
+    limit = kc.fig1_analytic_row()
+    change = kc.kernel_change(widths)
+    times = [float(t) for t in data[widths[0]].times]
+    every_row = np.concatenate([d.rows.ravel() for d in data.values()] + [limit])
+    low, high = float(every_row.min()), float(every_row.max())
+    margin = 0.05 * (high - low)
+    colours = width_colours(widths)
+    state: dict = {}
+
+    def build(axes):
+        ax, ax_change = axes
+        n_seeds = data[widths[0]].rows.shape[0]
+        state["now"] = [ax.plot(gammas, limit, color=OKABE_ITO[0], lw=1.0, alpha=0.8)[0] for _ in range(n_seeds)]
+        state["t0"] = [ax.plot(gammas, limit, color="0.55", lw=0.8, ls=":")[0] for _ in range(n_seeds)]
+        ax.plot(gammas, limit, color="k", lw=2.2, label="infinite width")
+        ax.plot([], [], color=OKABE_ITO[0], label=f"{n_seeds} seeds at time t")
+        ax.plot([], [], color="0.55", ls=":", label="same seeds at t = 0")
+        ax.set_xlim(-np.pi, np.pi)
+        ax.set_ylim(low - margin, high + margin)
+        ax.set_xticks([-np.pi, -np.pi / 2, 0, np.pi / 2, np.pi], ["-pi", "-pi/2", "0", "pi/2", "pi"])
+        ax.set_xlabel("gamma (angle between x0 and x)")
+        ax.set_ylabel("K(x0, x(gamma))")
+        ax.legend(loc="upper right", fontsize=8, frameon=False)
+        state["change"] = {}
+        for i, w in enumerate(widths):
+            (line,) = ax_change.plot(times, change.curves[i], marker=".", color=colours[w], label=f"N = {w}")
+            state["change"][w] = line
+        state["vline"] = ax_change.axvline(times[-1], color="k", lw=0.8, ls="--")
+        ax_change.set_xlabel("training time t")
+        ax_change.set_ylabel("||K_t - K_0|| / ||K_0||")
+        ax_change.set_title("kernel change on the training set", fontsize=9)
+        ax_change.legend(fontsize=8, frameon=False)
+
+    def draw(axes, width, time):
+        if not state:
+            build(axes)
+        d = data[width]
+        k = nearest_index(times, time)
+        for i, line in enumerate(state["now"]):
+            line.set_ydata(d.rows[i, k])
+        for i, line in enumerate(state["t0"]):
+            line.set_ydata(d.rows[i, 0])
+            line.set_visible(k > 0)
+        for w, line in state["change"].items():
+            line.set_linewidth(2.5 if w == width else 0.8)
+            line.set_alpha(1.0 if w == width else 0.5)
+        state["vline"].set_xdata([time, time])
+        axes[0].set_title(f"N = {width}, t = {time:.3g} (mean loss {d.loss[:, k].mean():.3g})", fontsize=9)
+        return {
+            "width": width,
+            "time": times[k],
+            "gammas": gammas,
+            "rows": d.rows[:, k],
+            "rows_t0": d.rows[:, 0],
+            "t0_visible": k > 0,
+            "limit": limit,
+            "change_times": np.asarray(times),
+            "change": change.curves,
+            "bold_width": width,
+        }
+
+    return InteractiveFigure(
+        draw,
+        widths=widths,
+        times=times,
+        width=widths[0] if width is None else width,
+        time=times[-1] if time is None else time,
+        ncols=2,
+        figsize=(9.5, 3.4),
+        title="Jacot et al. (2018), Fig. 1: the NTK of 10 random networks, before and after training",
+    )
+
+
+def similarity_figure(result: kc.Similarity | None = None):
+    """The two pictures of "similar response to weight perturbations", side by side (a static pyplot figure).
+
+    Left: one small step of the weights along ``grad f(x0)`` changes f on the whole circle by
+    ``eps K(x, x0)`` (measured change / eps against the kernel row). Middle and right: the
+    responses of f at ``x0`` and at a near or a far input to random weight directions; their
+    covariance is ``K(x0, x)``. ``result`` defaults to ``kernel_convergence.similarity_experiment()``.
+
+    Returns ``(fig, result)``.
+    """
+    import matplotlib.pyplot as plt
+
+    result = kc.similarity_experiment() if result is None else result
+    fig, axes = plt.subplots(1, 3, figsize=(11.0, 3.3))
+    axes[0].plot(result.gammas, result.k_row, color="k", lw=2.5, label="K(x, x0)")
+    axes[0].plot(
+        result.gammas, result.nudge_change, color=OKABE_ITO[1], lw=1.2, ls="--", label="change of f / step size"
+    )
+    axes[0].set_xlabel("gamma (angle of x)")
+    axes[0].set_title("one small step that raises f(x0)", fontsize=9)
+    axes[0].legend(fontsize=8, frameon=False)
+    for ax, name, pair in [(axes[1], "near", result.near), (axes[2], "far", result.far)]:
+        ax.scatter(pair.responses[:, 0], pair.responses[:, 1], s=4, alpha=0.5, color=OKABE_ITO[0])
+        ax.set_xlabel("response at x0")
+        ax.set_ylabel(f"response at angle {pair.angle:g}")
+        ax.set_title(f"{name} input: correlation {pair.sample_corr:.2f} (kernel: {pair.kernel_corr:.2f})", fontsize=9)
+        ax.set_aspect("equal", adjustable="datalim")
+    fig.tight_layout()
+    return fig, result
+
+
+__all__ = ["fig1_demo", "similarity_figure"]

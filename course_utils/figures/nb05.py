@@ -1,0 +1,342 @@
+"""Notebook 05's figures: the spectral filter, the circle spectrum, spectral bias, early stopping, learning-rate transfer.
+
+The numbers come from ``course_utils.experiments.spectrum`` and ``.parameterizations``; every
+draw function returns the arrays it plotted (``demo.drawn``) so tests can compare them with a
+direct computation.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..experiments import parameterizations, spectrum
+from ..kernels import as_numpy
+from .interactive import (
+    OKABE_ITO,
+    InteractiveFigure,
+    log_times,
+    nearest_index,
+    plain_log_ticks,
+    round_times,
+    set_time_marker,
+    staged_draw,
+    steps_slider,
+    width_colours,
+)
+
+BLUE, ORANGE, GREEN, VERMILLION = OKABE_ITO[0], OKABE_ITO[1], OKABE_ITO[2], OKABE_ITO[3]
+FILTER_TIMES = round_times(log_times(1e-3, 1e3, 41))
+SPECTRUM_N = 64
+SPECTRUM_TIMES = round_times(log_times(1e-3, 1e3, 41))
+GENERALIZATION_TIMES = round_times(log_times(1e-3, 1e4, 41))
+
+
+def _default_width(widths, preferred: int = 1024):
+    widths = [int(w) for w in widths]
+    return preferred if preferred in widths else None  # None: the slider's middle value
+
+
+# ---------------------------------------------------------------------- 1. the filter at work
+def filter_demo(widths=spectrum.WIDTHS, times=FILTER_TIMES) -> InteractiveFigure:
+    """Spectral filtering on the eigenbasis of the empirical NTK, with width and time controls.
+
+    Left: the filter ``1 - exp(-lam t)`` against eigenvalue (one marker per eigenvalue of K).
+    Middle: components ``u_k . y`` of the target (grey) and of the learned function (bars).
+    Right: the learned function on the circle. ``drawn``: ``lam``, ``kept``, ``components``,
+    ``function``.
+    """
+    data = spectrum.filter_problem()
+    for w in widths:
+        spectrum.filter_flow(int(w))
+    lam_grid = np.geomspace(1e-4, 1e3, 200)
+    y = as_numpy(data.y)
+    dense_angles = as_numpy(data.dense_angles)
+    art = {}
+
+    def full(axes, width):
+        kf = spectrum.filter_flow(int(width))
+        lam = as_numpy(kf.flow.eigenvalues)
+        art.update(lam=lam, comp=y @ as_numpy(kf.flow.eigenvectors), predictor=kf.predictor)
+        ax = axes[0]
+        ax.clear()
+        (art["curve"],) = ax.semilogx(lam_grid, np.zeros_like(lam_grid), color="0.6", lw=1)
+        (art["marks"],) = ax.semilogx(np.maximum(lam, 1e-4), np.zeros_like(lam), "o", ms=4, color=BLUE)
+        art["vline"] = ax.axvline(1.0, color=VERMILLION, ls=":", lw=1)
+        ax.set_ylim(-0.05, 1.05)
+        ax.set_xlabel("eigenvalue lambda_k")
+        ax.set_title("kept: 1 - exp(-lambda t); dotted: 1/t", fontsize=9)
+        ax = axes[1]
+        ax.clear()
+        idx = np.arange(len(lam))
+        ax.bar(idx, art["comp"], color="0.8", label="target u_k.y")
+        art["bars"] = ax.bar(idx, np.zeros_like(art["comp"]), width=0.5, color=BLUE, label="learned")
+        ax.set_xlabel("eigen-direction k (fast -> slow)")
+        ax.set_title("components on the eigenbasis", fontsize=9)
+        ax.legend(fontsize=8, loc="lower right")
+        ax = axes[2]
+        ax.clear()
+        ax.plot(dense_angles, as_numpy(data.y_dense), color="0.6", lw=1, label="target")
+        (art["fn"],) = ax.plot(dense_angles, np.zeros(len(dense_angles)), color=BLUE, label="learned")
+        ax.plot(as_numpy(data.angles), y, "k.", ms=5)
+        ax.set_ylim(-2.3, 2.3)
+        ax.set_xlabel("angle gamma")
+        ax.legend(fontsize=8, loc="lower right")
+
+    def update(axes, time, width):
+        kept = spectrum.spectral_filter(art["lam"], time)
+        art["curve"].set_ydata(spectrum.spectral_filter(lam_grid, time))
+        art["marks"].set_ydata(kept)
+        set_time_marker(art["vline"], 1.0 / time if time > 0 else 0.0)
+        components = kept * art["comp"]
+        for rect, height in zip(art["bars"], components):
+            rect.set_height(height)
+        function = as_numpy(art["predictor"](time))
+        art["fn"].set_ydata(function)
+        axes[2].set_title(f"width {width}, t = {time:.3g}", fontsize=9)
+        return {"lam": art["lam"], "kept": kept, "components": components, "function": function}
+
+    return InteractiveFigure(staged_draw(full, update), widths=list(widths), times=list(times), ncols=3,
+                             figsize=(10.5, 3.1), width=_default_width(widths), time=float(times[len(times) // 2]))
+
+
+# ---------------------------------------------------------------------- 2. the spectrum on the circle
+def spectrum_figure(decay: spectrum.SpectrumDecay | None = None):
+    """Static figure: analytic NTK eigenvalue against frequency (log-log), with and without bias."""
+    import matplotlib.pyplot as plt
+
+    d = spectrum.spectrum_decay() if decay is None else decay
+    ks = d.ks
+    sel = (ks >= d.fit_range[0]) & (ks <= d.fit_range[1])
+    fig, ax = plt.subplots(figsize=(6.0, 3.4))
+    _ = ax.loglog(ks, d.with_bias, "o-", ms=3, color=BLUE, label=f"sb2 = {spectrum.SB2}: all frequencies")
+    floor = 1e-6 * d.without_bias[0]
+    even = ks % 2 == 0
+    _ = ax.loglog(ks[even], d.without_bias[even], "s", ms=4, mfc="none", color=ORANGE, label="sb2 = 0, even k")
+    _ = ax.loglog(ks[~even], np.maximum(np.abs(d.without_bias[~even]), floor), "x", color=VERMILLION,
+                  label="sb2 = 0, odd k (0, drawn at floor)")
+    _ = ax.loglog(ks[sel], d.fit.predict(ks[sel]), "k--", lw=1, label=f"fit over k = {d.fit_range[0]}..{d.fit_range[1]}")
+    ax.set_xlabel("frequency k")
+    ax.set_ylabel("eigenvalue of K on the grid")
+    ax.set_title(f"two-layer ReLU NTK on the circle: fitted exponent {d.fit}", fontsize=9)
+    ax.legend(fontsize=8)
+    plain_log_ticks(ax)
+    fig.tight_layout()
+    return fig
+
+
+def spectrum_demo(widths=spectrum.WIDTHS, times=SPECTRUM_TIMES, n: int = SPECTRUM_N) -> InteractiveFigure:
+    """Eigenvalue against frequency on the circle (analytic line, empirical dots), and the fraction
+    ``1 - exp(-lam_k t)`` of each frequency learned by time t. ``drawn``: ``ks``, ``empirical``
+    (eigenvalues, clipped at 0), ``learned`` (empirical), ``learned_analytic``."""
+    ks = np.arange(1, n // 2 + 1)
+    lam_inf = spectrum.circle_spectrum(ks, n=n)
+    for w in widths:
+        spectrum.empirical_circle_kernel(int(w), n)
+    art = {}
+
+    def full(axes, width):
+        lam_emp = np.maximum(spectrum.fourier_eigenvalues(spectrum.empirical_circle_kernel(int(width), n), ks), 0.0)
+        art["lam_emp"] = lam_emp
+        ax = axes[0]
+        ax.clear()
+        ax.loglog(ks, lam_inf, "-", color="0.3", lw=1.5, label="infinite width")
+        ax.loglog(ks, np.maximum(lam_emp, 1e-8), "o", ms=3, color=BLUE, label=f"width {width}")
+        ax.set_xlabel("frequency k")
+        ax.set_ylabel("eigenvalue")
+        ax.legend(fontsize=8)
+        ax.set_title("NTK spectrum on the circle", fontsize=9)
+        ax = axes[1]
+        ax.clear()
+        (art["inf"],) = ax.semilogx(ks, np.zeros(len(ks)), "-", color="0.3", lw=1.5, label="infinite width")
+        (art["emp"],) = ax.semilogx(ks, np.zeros(len(ks)), "o", ms=3, color=BLUE, label=f"width {width}")
+        ax.set_ylim(-0.05, 1.05)
+        ax.set_xlabel("frequency k")
+        ax.legend(fontsize=8)
+
+    def update(axes, time, width):
+        learned_inf = spectrum.spectral_filter(lam_inf, time)
+        learned = spectrum.spectral_filter(art["lam_emp"], time)
+        art["inf"].set_ydata(learned_inf)
+        art["emp"].set_ydata(learned)
+        axes[1].set_title(f"fraction learned by t = {time:.3g}", fontsize=9)
+        return {"ks": ks, "empirical": art["lam_emp"], "learned": learned, "learned_analytic": learned_inf}
+
+    return InteractiveFigure(staged_draw(full, update), widths=list(widths), times=list(times), ncols=2,
+                             figsize=(9.0, 3.2), width=_default_width(widths), time=1.0)
+
+
+# ---------------------------------------------------------------------- 3. spectral bias
+def spectral_bias_demo(widths=spectrum.WIDTHS) -> InteractiveFigure:
+    """The low frequency arrives before the high one: the network of each width against the kernel.
+
+    Left: the network's function at time t and the kernel prediction; right: the learned
+    amplitude of each frequency over time. ``drawn``: ``index`` (the record shown), ``network``
+    (the function on the dense grid), ``kernel``, ``amplitudes`` (the curves, records 1..T).
+    """
+    for w in widths:
+        spectrum.bias_run(int(w))
+    run0 = spectrum.bias_run(int(widths[0]))
+    times = round_times(run0.times)
+    curve_t = run0.times[1:]
+    theory = spectrum.bias_kernel_amplitudes(curve_t, run0.lr)
+    dense_angles = run0.dense_angles
+    target = sum(np.cos(k * dense_angles) for k in spectrum.BIAS_FREQS)
+    art = {}
+
+    def full(axes, width):
+        run = spectrum.bias_run(int(width))
+        art["run"] = run
+        ax = axes[0]
+        ax.clear()
+        ax.plot(dense_angles, target, color="0.7", lw=1, label="target")
+        (art["kern"],) = ax.plot(dense_angles, np.zeros_like(target), "k--", lw=1, label="kernel (infinite width)")
+        (art["net"],) = ax.plot(dense_angles, np.zeros_like(target), color=BLUE, label=f"network, width {width}")
+        ax.set_ylim(-2.3, 2.6)
+        ax.set_xlabel("angle gamma")
+        ax.legend(fontsize=8, loc="lower right", ncol=3)
+        ax = axes[1]
+        ax.clear()
+        for j, (k, colour) in enumerate(zip(spectrum.BIAS_FREQS, (BLUE, VERMILLION))):
+            ax.semilogx(curve_t, run.amplitudes[1:, j], color=colour, label=f"k = {k} network")
+            ax.semilogx(curve_t, theory[:, j], "--", color=colour, lw=1, label=f"k = {k} kernel")
+        art["vline"] = ax.axvline(1.0, color="0.4", ls=":", lw=1)
+        ax.set_ylim(-0.05, 1.1)
+        ax.set_xlabel("time t")
+        ax.set_title("learned amplitude of each frequency", fontsize=9)
+        ax.legend(fontsize=8, loc="upper left")
+
+    def update(axes, time, width):
+        run = art["run"]
+        i = nearest_index(run.times, time)
+        kept = spectrum.bias_kernel_amplitudes([run.times[i]], run.lr)[0]
+        kernel = sum(a * np.cos(k * dense_angles) for k, a in zip(spectrum.BIAS_FREQS, kept))
+        art["kern"].set_ydata(kernel)
+        art["net"].set_ydata(run.dense[i])
+        set_time_marker(art["vline"], time)
+        axes[0].set_title(f"t = {time:.3g}", fontsize=9)
+        return {"index": i, "network": run.dense[i], "kernel": kernel, "amplitudes": run.amplitudes[1:]}
+
+    return InteractiveFigure(staged_draw(full, update), widths=list(widths), times=times, ncols=2, figsize=(9.5, 3.2),
+                             width=_default_width(widths), time=times[len(times) // 2])
+
+
+# ---------------------------------------------------------------------- 4. convergence time against frequency
+def convergence_figure(result: spectrum.ConvergenceTimes | None = None):
+    """Static log-log figure of measured and predicted convergence times against frequency."""
+    import matplotlib.pyplot as plt
+
+    r = spectrum.convergence_times() if result is None else result
+    freqs = r.freqs
+    sel = freqs >= r.fit_from
+    fig, ax = plt.subplots(figsize=(5.6, 3.4))
+    _ = ax.loglog(freqs, r.predicted, "k--", lw=1, label=f"kernel prediction (exponent {r.predicted_fit.exponent:.3g})")
+    _ = ax.loglog(freqs, r.measured, "o", color=BLUE, label=f"measured, network (exponent {r.measured_fit.exponent:.3g})")
+    ref = r.predicted[sel][-1] * (freqs[sel] / freqs[sel][-1]) ** 2.0
+    _ = ax.loglog(freqs[sel], ref, ":", color=VERMILLION, label="slope 2 (Basri et al. 2019)")
+    plain_log_ticks(ax, "x", ticks=[int(k) for k in freqs])
+    plain_log_ticks(ax, "y")
+    ax.set_xlabel("frequency k")
+    ax.set_ylabel("time for the residual to fall to 1/e")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------- 5. generalization
+def generalization_demo(widths=spectrum.WIDTHS, times=GENERALIZATION_TIMES) -> InteractiveFigure:
+    """Train and test error over time, early stopping, the learned function at time t and the
+    t -> infinity kernel interpolant. ``drawn``: ``function`` (test grid), ``curve_times``,
+    ``train_err``, ``test_err``, ``limit``."""
+    data = spectrum.generalization_problem()
+    for w in widths:
+        spectrum.generalization_run(int(w))
+    analytic = spectrum.generalization_run(math.inf)
+    ta, yt = as_numpy(data.dense_angles), as_numpy(data.y_dense)
+    art = {}
+
+    def full(axes, width):
+        g = spectrum.generalization_run(int(width))
+        art["g"] = g
+        ax = axes[0]
+        ax.clear()
+        ax.plot(ta, yt, color="0.6", lw=1, label="clean target")
+        ax.plot(ta, g.limit, "--", color=ORANGE, lw=1, label="t -> infinity (interpolant)")
+        (art["fn"],) = ax.plot(ta, np.zeros_like(ta), color=BLUE, label="learned at time t")
+        ax.plot(as_numpy(data.angles), as_numpy(data.y), "k.", ms=6, label="noisy training data")
+        ax.set_ylim(-2.5, 2.5)
+        ax.set_xlabel("angle gamma")
+        ax.legend(fontsize=7, loc="lower left")
+        ax = axes[1]
+        ax.clear()
+        ct = g.curve_times
+        ax.loglog(ct, g.train_err, color=BLUE, label="train error")
+        ax.loglog(ct, g.test_err, color=VERMILLION, label="test error")
+        ax.loglog(ct, analytic.test_err, ":", color="0.5", lw=1, label="test, infinite width")
+        ax.axhline(g.limit_err, color=ORANGE, ls="--", lw=1, label="interpolant test error")
+        ax.plot(g.best_time, g.best_test_err, "v", color="k", ms=6, label="early stopping")
+        art["vline"] = ax.axvline(1.0, color="0.4", ls=":", lw=1)
+        ax.set_xlabel("time t")
+        ax.set_ylim(1e-4, 5)
+        ax.legend(fontsize=7, loc="lower left")
+        ax.set_title("mean squared error", fontsize=9)
+
+    def update(axes, time, width):
+        g = art["g"]
+        function = as_numpy(g.kernel.predictor(time))
+        art["fn"].set_ydata(function)
+        set_time_marker(art["vline"], time)
+        axes[0].set_title(f"width {width}, t = {time:.3g}", fontsize=9)
+        return {"function": function, "curve_times": g.curve_times, "train_err": g.train_err,
+                "test_err": g.test_err, "limit": g.limit}
+
+    return InteractiveFigure(staged_draw(full, update), widths=list(widths), times=list(times), ncols=2,
+                             figsize=(9.5, 3.3), width=_default_width(widths), time=1.0)
+
+
+# ---------------------------------------------------------------------- 6. learning-rate transfer
+NAMES = {"standard": "standard (SP)", "ntk": "NTK parameterization", "mup": "muP"}
+
+
+def lr_transfer_demo(widths=parameterizations.WIDTHS, steps=parameterizations.RECORDED_STEPS) -> InteractiveFigure:
+    """Loss after a number of **steps** against learning rate, for every width, under SP, NTK and muP.
+
+    The control counts gradient-descent steps (the learning rate varies along the x axis, so
+    ``lr x steps`` differs from curve to curve); diverged learning rates are left out; the
+    width control highlights one width. ``drawn``: ``{parameterization: {width: (lrs, losses)}}``
+    of the plotted (finite) points, and ``steps``.
+    """
+    for par in parameterizations.PARAMETERIZATIONS:
+        for w in widths:
+            parameterizations.lr_sweep(par, int(w))
+    colours = width_colours(widths)
+
+    def draw(axes, width, steps):
+        drawn = {"steps": int(steps)}
+        for ax, par in zip(axes, parameterizations.PARAMETERIZATIONS):
+            ax.clear()
+            drawn[par] = {}
+            for w in widths:
+                sweep = parameterizations.lr_sweep(par, int(w))
+                losses = sweep.loss[:, int(steps)]
+                finite = np.isfinite(losses)
+                bold = int(w) == int(width)
+                ax.loglog(sweep.learning_rates[finite], losses[finite], "o-" if bold else "-", ms=3,
+                          lw=2.2 if bold else 1, color=colours[int(w)], alpha=1.0 if bold else 0.6, label=f"width {w}")
+                if finite.any():
+                    j = int(np.argmin(losses))
+                    ax.plot(sweep.learning_rates[j], losses[j], "*", ms=10 if bold else 6, color=colours[int(w)])
+                drawn[par][int(w)] = (sweep.learning_rates[finite], losses[finite])
+            lrs = parameterizations.LEARNING_RATES[par]
+            ax.set_xlim(lrs[0] / 1.5, lrs[-1] * 1.5)
+            ax.set_ylim(1e-4, 30)
+            ax.set_xlabel("learning rate")
+            ax.set_title(f"{NAMES[par]}: loss after {int(steps)} steps", fontsize=9)
+        axes[0].set_ylabel("training loss")
+        axes[-1].legend(fontsize=8, loc="lower left")
+        plain_log_ticks(axes)
+        return drawn
+
+    return InteractiveFigure(draw, widths=list(widths), extra={"steps": steps_slider(steps, steps[-1])}, ncols=3,
+                             figsize=(11.5, 3.3), width=_default_width(widths))

@@ -1,0 +1,308 @@
+"""Notebook 06's interactive figures: lazy vs feature learning, depth, kernel drift, catapult.
+
+Every number drawn comes from ``course_utils.experiments`` (``feature_learning``, ``depth``,
+``kernel_drift``, ``catapult``); each draw function returns the arrays it drew (kept as
+``demo.drawn``) so the widget tests can compare them with a direct computation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..data import two_harmonic_target
+from ..experiments import catapult, depth, feature_learning, kernel_drift
+from ..kernels import as_numpy
+from ..training import log_record_steps
+from .interactive import (
+    OKABE_ITO,
+    InteractiveFigure,
+    choice_slider,
+    log_times,
+    multiple_slider,
+    nearest_index,
+    round_times,
+    set_time_marker,
+    staged_draw,
+    steps_slider,
+    width_colours,
+)
+
+GREY = "0.45"
+
+
+# ---------------------------------------------------------------------- 1. lazy vs feature learning
+def lazy_demo(widths=feature_learning.WIDTHS) -> InteractiveFigure:
+    """Six first-layer features over the circle at init (dotted) and at time t (solid), NTK parameterization
+    and muP, and the relative feature movement over time at every width (seed 0; bold: the chosen width).
+
+    ``demo.drawn``: ``time_index``, ``units`` {parameterization: (128, 6)} and ``feature_change``
+    {parameterization: {width: (T - 1,)}} (times after 0).
+    """
+    widths = [int(w) for w in widths]
+    runs = {(par, w): feature_learning.feature_runs(par, w) for par in feature_learning.PARAMETERIZATIONS for w in widths}
+    record_times = runs[("ntk", widths[0])].times
+    times = round_times(record_times)
+    colours = width_colours(widths)
+    art = {}
+
+    def full(axes, width):
+        for ax, par, name in zip(axes[:2], ("ntk", "mup"), ("NTK parameterization", "muP")):
+            run = runs[(par, int(width))]
+            ax.clear()
+            lines = []
+            for u in range(feature_learning.N_UNITS):
+                colour = OKABE_ITO[u % len(OKABE_ITO)]
+                ax.plot(run.dense_angles, run.units[0, 0, :, u], ":", color=colour, lw=1)
+                (line,) = ax.plot(run.dense_angles, run.units[0, 0, :, u], "-", color=colour, lw=1.3)
+                lines.append(line)
+            art[par] = lines
+            ax.set_ylim(-0.1, 2.2)
+            ax.set_xlabel("angle gamma")
+            ax.set_title(f"{name}: 6 hidden features (dotted: init)", fontsize=9)
+        ax = axes[2]
+        ax.clear()
+        art["curves"] = {}
+        for w in widths:
+            bold = w == int(width)
+            for par, style in (("ntk", "-"), ("mup", "--")):
+                curve = runs[(par, w)].feature_change[0, 1:]
+                ax.loglog(record_times[1:], curve, style, color=colours[w], lw=2.2 if bold else 1,
+                          alpha=1.0 if bold else 0.5, label=f"N = {w}" if par == "ntk" else None)
+                art["curves"].setdefault(par, {})[w] = curve
+        ax.plot([], [], "k-", label="NTK param.")
+        ax.plot([], [], "k--", label="muP")
+        art["marker"] = ax.axvline(1.0, color=GREY, ls=":", lw=1)
+        ax.set_ylim(1e-4, 3)
+        ax.set_xlabel("time t")
+        ax.set_title(f"feature movement (bold: width {width})", fontsize=9)
+        ax.legend(fontsize=7, loc="lower right", ncol=2)
+
+    def update(axes, time, width):
+        i = nearest_index(record_times, time)
+        units = {}
+        for par in ("ntk", "mup"):
+            units[par] = runs[(par, int(width))].units[0, i]
+            for u, line in enumerate(art[par]):
+                line.set_ydata(units[par][:, u])
+        set_time_marker(art["marker"], time)
+        return {"time_index": i, "units": units, "feature_change": art["curves"]}
+
+    return InteractiveFigure(staged_draw(full, update), widths=widths, times=times, ncols=3, figsize=(11.0, 3.2),
+                             width=1024 if 1024 in widths else None, time=times[-1])
+
+
+# ---------------------------------------------------------------------- 2. depth
+DEPTH_TIMES = tuple(round_times(log_times(1e-3, 1e2, 36)))
+
+
+def depth_slider(depths=depth.DEPTHS, value: int = 4):
+    """The extra control of the depth demo: the number of hidden layers L (updates on release)."""
+    return choice_slider([int(d) for d in depths], int(value), description="depth", continuous=False,
+                         tooltip="number of hidden layers L")
+
+
+def depth_demo(widths=depth.WIDTHS, depths=depth.DEPTHS, times=DEPTH_TIMES) -> InteractiveFigure:
+    """The normalised limit NTK against angle for the chosen depth (grey: the other depths) with the
+    empirical kernel of one network of the chosen width, and the function the limit kernel learns by
+    time t from 8 points.
+
+    ``demo.drawn``: ``limit`` (512,), ``empirical`` (64,), ``function`` (512,) and ``time_index``.
+    """
+    widths, depths, times = [int(w) for w in widths], [int(d) for d in depths], tuple(float(t) for t in times)
+    sweep = depth.depth_sweep(tuple(depths))
+    regressions = {d: depth.depth_regression(d, times) for d in depths}
+    for d in depths:
+        for w in widths:
+            depth.empirical_depth_profile(d, w)
+    grid = 2 * np.pi * np.arange(depth.EMPIRICAL_N) / depth.EMPIRICAL_N
+    art = {}
+
+    def full(axes, width, depth_value):
+        k = depths.index(int(depth_value))
+        ax = axes[0]
+        ax.clear()
+        for j, d in enumerate(depths):
+            if j != k:
+                ax.plot(sweep.angles, sweep.profiles[j], color="0.75", lw=1)
+        art["limit"] = sweep.profiles[k]
+        art["empirical"] = depth.empirical_depth_profile(int(depth_value), int(width))
+        ax.plot(sweep.angles, art["limit"], color="k", lw=2, label=f"depth {depth_value}, infinite width")
+        ax.plot(grid, art["empirical"], "o", ms=3, color=OKABE_ITO[0], label=f"width {width}")
+        ax.axhline(0.25, color=OKABE_ITO[3], ls=":", lw=1, label="1/4")
+        ax.set_ylim(-0.15, 1.05)
+        ax.set_xlabel("angle between inputs")
+        ax.set_title("normalised NTK (grey: other depths)", fontsize=9)
+        ax.legend(fontsize=7, loc="upper center")
+        ax = axes[1]
+        ax.clear()
+        reg = regressions[int(depth_value)]
+        art["regression"] = reg
+        ax.plot(reg.angles, as_numpy(two_harmonic_target(reg.angles)), color="0.7", lw=1, label="target")
+        (art["fn"],) = ax.plot(reg.angles, reg.predictions[0], color=OKABE_ITO[0], label=f"learned, depth {depth_value}")
+        ax.plot(reg.train_angles, reg.y, "k.", ms=7)
+        ax.set_ylim(-1.2, 1.7)
+        ax.set_xlabel("angle gamma")
+        ax.legend(fontsize=7, loc="upper center")
+
+    def update(axes, time, width, depth_value):
+        reg = art["regression"]
+        i = nearest_index(reg.times, time)
+        art["fn"].set_ydata(reg.predictions[i])
+        axes[1].set_title(f"limit-kernel regression at t = {time:.3g}", fontsize=9)
+        return {"time_index": i, "limit": art["limit"], "empirical": art["empirical"], "function": reg.predictions[i]}
+
+    stage = staged_draw(full, update)
+
+    def draw(axes, time, width, depth):  # the control is called "depth"; the module is too
+        return stage(axes, time, width=width, depth_value=depth)
+
+    return InteractiveFigure(draw, widths=widths, times=list(times), extra={"depth": depth_slider(depths)},
+                             expensive=("width", "depth"), ncols=2, figsize=(9.5, 3.3),
+                             width=128 if 128 in widths else None, time=times[-1])
+
+
+# ---------------------------------------------------------------------- 3. kernel drift
+def drift_demo(widths=kernel_drift.WIDTHS) -> InteractiveFigure:
+    """The mean relative kernel drift ``||K_t - K_0|| / ||K_0||`` over time for every width (solid ReLU,
+    dashed erf), and at the chosen time against width with the fitted exponents.
+
+    ``demo.drawn``: ``time_index``, ``drift`` {activation: (W,)} and ``exponent`` {activation: float}.
+    """
+    widths = tuple(int(w) for w in widths)
+    sweeps = {act: kernel_drift.drift_sweep(act, widths) for act in kernel_drift.ACTIVATIONS}
+    exponents = {act: kernel_drift.drift_exponents(act, widths) for act in kernel_drift.ACTIVATIONS}
+    record_times = sweeps["relu"].times
+    times = round_times(record_times)
+    colours = width_colours(widths)
+    act_colours = {"relu": OKABE_ITO[0], "erf": OKABE_ITO[3]}
+    w_arr = np.asarray(widths, dtype=float)
+    art = {}
+
+    def full(axes, width):
+        ax = axes[0]
+        ax.clear()
+        for j, w in enumerate(widths):
+            bold = w == int(width)
+            for act, style in (("relu", "-"), ("erf", "--")):
+                ax.loglog(record_times[1:], sweeps[act].drift[j, 1:], style, color=colours[w], lw=2.2 if bold else 1,
+                          alpha=1.0 if bold else 0.5, label=f"N = {w}" if act == "relu" else None)
+        ax.plot([], [], "k-", label="ReLU")
+        ax.plot([], [], "k--", label="erf")
+        art["marker"] = ax.axvline(1.0, color=GREY, ls=":", lw=1)
+        ax.set_ylim(1e-6, 1)
+        ax.set_xlabel("time t")
+        ax.set_title(f"kernel drift over time (bold: width {width})", fontsize=9)
+        ax.legend(fontsize=7, loc="lower right", ncol=2)
+        ax = axes[1]
+        ax.clear()
+        j = widths.index(int(width))
+        for act in kernel_drift.ACTIVATIONS:
+            (art[act],) = ax.loglog(w_arr, np.ones_like(w_arr), "o-", color=act_colours[act], label=act)
+            (art[act + "-sel"],) = ax.plot(w_arr[j:j + 1], [1.0], "o", ms=10, mfc="none", color="k")
+        (art["half"],) = ax.loglog(w_arr, np.ones_like(w_arr), ":", color=GREY, lw=1, label="slope -1/2")
+        (art["one"],) = ax.loglog(w_arr, np.ones_like(w_arr), "-.", color=GREY, lw=1, label="slope -1")
+        ax.set_xlabel("width N")
+        ax.set_ylim(1e-6, 1)
+        art["legend"] = ax.legend(fontsize=7, loc="lower left")
+        art["j"] = j
+
+    def update(axes, time, width):
+        i = nearest_index(record_times, time)
+        j = art["j"]
+        texts = art["legend"].get_texts()
+        drawn = {"time_index": i, "drift": {}, "exponent": {}}
+        for k, act in enumerate(kernel_drift.ACTIVATIONS):
+            d = np.maximum(sweeps[act].drift[:, i], 1e-12)
+            art[act].set_ydata(d)
+            art[act + "-sel"].set_ydata([d[j]])
+            drawn["drift"][act] = d
+            drawn["exponent"][act] = float(exponents[act][i])
+            texts[k].set_text(f"{act}: slope {exponents[act][i]:.2f}" if i > 0 else act)
+        art["half"].set_ydata(drawn["drift"]["relu"][0] * (w_arr / w_arr[0]) ** -0.5)
+        art["one"].set_ydata(drawn["drift"]["erf"][0] * (w_arr / w_arr[0]) ** -1.0)
+        set_time_marker(art["marker"], time)
+        axes[1].set_title(f"drift at t = {time:.3g} against width", fontsize=9)
+        return drawn
+
+    return InteractiveFigure(staged_draw(full, update), widths=list(widths), times=times, ncols=2, figsize=(9.5, 3.3),
+                             width=1024 if 1024 in widths else None, time=times[-1])
+
+
+# ---------------------------------------------------------------------- 4. catapult
+CATAPULT_STEPS = tuple(int(s) for s in log_record_steps(catapult.STEPS, 31))  # the steps control's values
+
+
+def lr_slider(multiples=catapult.MULTIPLES, value: float = 3.0):
+    """The extra control of the catapult demo: the learning rate in units of ``1 / lambda_0``."""
+    return multiple_slider(multiples, value, description="lr", unit="1/lambda_0",
+                           tooltip="learning rate in units of 1 / lambda_0 (top NTK eigenvalue at initialisation)")
+
+
+def catapult_demo(widths=catapult.WIDTHS, steps=CATAPULT_STEPS) -> InteractiveFigure:
+    """Loss and top NTK eigenvalue over the first ``steps`` of gradient descent at the chosen learning rate,
+    and ``lr x final top eigenvalue`` against ``lr x lambda_0`` for every learning rate of this width.
+
+    The run-length control counts gradient-descent **steps** (the learning rate changes with the
+    ``lr`` control, so ``lr x steps`` would not compare runs). ``demo.drawn``: ``loss`` and
+    ``top_eigenvalue`` (steps + 1,) up to the chosen step, and ``final`` (M,) ``lr x final top
+    eigenvalue`` (inf where diverged).
+    """
+    widths = [int(w) for w in widths]
+    for w in widths:
+        catapult.catapult_runs(w)
+    multiples = np.asarray(catapult.MULTIPLES)
+    art = {}
+
+    def full(axes, width, lr):
+        runs = catapult.catapult_runs(int(width))
+        i = catapult.multiple_index(lr)
+        eta = runs.lrs[i]
+        art["loss"], art["lam"], art["steps"] = runs.loss[i], runs.top_eigenvalue[i], runs.steps
+        ax = axes[0]
+        ax.clear()
+        ax.semilogy(runs.steps, art["loss"], color="0.8", lw=1)
+        (art["loss_line"],) = ax.semilogy(runs.steps[:1], art["loss"][:1], color=OKABE_ITO[0])
+        ax.set_xlabel("step")
+        ax.set_ylim(1e-8, 1e6)
+        ax.set_title(f"loss ({catapult.regime(int(width), lr)} run)", fontsize=9)
+        ax = axes[1]
+        ax.clear()
+        ax.plot(runs.steps, art["lam"], color="0.8", lw=1)
+        (art["lam_line"],) = ax.plot(runs.steps[:1], art["lam"][:1], color=OKABE_ITO[0], label="top NTK eigenvalue")
+        ax.axhline(2.0 / eta, color=OKABE_ITO[3], ls="--", lw=1, label="2 / lr")
+        ax.axhline(runs.lam0, color=GREY, ls=":", lw=1, label="lambda_0")
+        ax.set_ylim(0, 2.2 * runs.lam0)
+        ax.set_xlabel("step")
+        ax.set_title(f"width {width}, lr = {lr:g} / lambda_0", fontsize=9)
+        ax.legend(fontsize=7, loc="upper right")
+        ax = axes[2]
+        ax.clear()
+        final = runs.top_eigenvalue[:, -1] * runs.lrs
+        ok = np.isfinite(final)
+        art["final"] = final
+        ax.plot(multiples, multiples, ":", color=GREY, lw=1, label="kernel frozen")
+        ax.plot(multiples[ok], final[ok], "o-", color=OKABE_ITO[0], label="after training")
+        ax.plot(multiples[~ok], np.full((~ok).sum(), 2.0), "x", color=OKABE_ITO[3], ms=7, label="diverged")
+        ax.plot([lr], [final[i] if ok[i] else 2.0], "o", ms=11, mfc="none", color="k")
+        ax.axhline(2.0, color=OKABE_ITO[3], ls="--", lw=1)
+        ax.axvspan(0, 2, color=OKABE_ITO[5], alpha=0.12)
+        ax.axvspan(2, catapult.max_stable_multiple(int(width)), color=OKABE_ITO[1], alpha=0.15)
+        ax.set_xlabel("lr x lambda_0")
+        ax.set_ylabel("lr x final top eigenvalue")
+        ax.set_title("lazy (blue) | catapult (orange) | diverge (x)", fontsize=9)
+        ax.legend(fontsize=7, loc="upper left")
+
+    def update(axes, time, width, lr):
+        s = int(time) + 1
+        art["loss_line"].set_data(art["steps"][:s], art["loss"][:s])
+        art["lam_line"].set_data(art["steps"][:s], art["lam"][:s])
+        return {"loss": art["loss"][:s], "top_eigenvalue": art["lam"][:s], "final": art["final"]}
+
+    stage = staged_draw(full, update)
+
+    def draw(axes, steps, width, lr):  # the cheap control here counts steps, not time
+        return stage(axes, steps, width=width, lr=lr)
+
+    steps = [int(s) for s in steps]
+    return InteractiveFigure(draw, widths=widths, extra={"steps": steps_slider(steps, steps[-1]), "lr": lr_slider()},
+                             ncols=3, figsize=(11.0, 3.3), width=1024 if 1024 in widths else None)

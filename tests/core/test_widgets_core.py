@@ -1,0 +1,124 @@
+"""InteractiveFigure and the control helpers, without any notebook."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from widget_driver import assert_no_leak, sweep
+
+import course_utils as cu
+from course_utils import widgets as w
+
+
+def sine_demo():
+    def draw(axes, width, time):
+        ax = axes[0]
+        ax.clear()
+        xs = np.linspace(0, 1, 20)
+        ax.plot(xs, np.sin(width * xs) * np.exp(-time))
+
+    return w.InteractiveFigure(draw, widths=w.powers_of_two(4, 64), times=w.log_times(0.01, 10, 9))
+
+
+def test_helpers():
+    assert w.powers_of_two(3, 40) == [4, 8, 16, 32]
+    times = w.log_times(0.1, 10, 3)
+    np.testing.assert_allclose(times, [0, 0.1, 1, 10])
+    with pytest.raises(ValueError):
+        w.powers_of_two(10, 2)
+    with pytest.raises(ValueError):
+        w.log_times(0, 1)
+    with pytest.raises(ValueError, match="not one of"):
+        w.width_slider([8, 16], 12)
+
+
+def test_controls_are_labelled_width_and_time():
+    demo = sine_demo()
+    assert demo.controls["width"].description == "width"
+    assert demo.controls["time"].description == "time"
+    assert demo.controls["width"].continuous_update is False
+    assert demo.controls["time"].continuous_update is True
+    assert demo.draw_count == 1 and demo.image.value[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_each_move_redraws_once_with_the_right_data():
+    demo = sine_demo()
+
+    def check(d):
+        xs = np.linspace(0, 1, 20)
+        np.testing.assert_allclose(d.axes[0].lines[0].get_ydata(), np.sin(d.width * xs) * np.exp(-d.time))
+        assert len(d.axes[0].lines) == 1
+
+    redraws, moves = sweep(demo, "width", rounds=2, check=check)
+    assert redraws == moves > 0
+    redraws, moves = sweep(demo, "time", rounds=2, check=check)
+    assert redraws == moves > 0
+
+
+def test_no_figure_leak_and_static_png():
+    before = plt.get_fignums()
+    demo = sine_demo()
+    assert_no_leak(demo, events=200)
+    assert plt.get_fignums() == before
+    bundle = demo._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["image/png"] and bundle["text/plain"].startswith("InteractiveFigure(")
+
+
+def test_errors_in_draw_are_reported_not_swallowed():
+    def draw(axes, width, time):
+        if width > 8:
+            raise ValueError("too wide")
+
+    demo = w.InteractiveFigure(draw, widths=[4, 8, 16], times=[0.0, 1.0], width=4)
+    with pytest.raises(ValueError, match="too wide"):
+        demo.set(width=16)
+    assert isinstance(demo.last_error, ValueError)
+    with pytest.raises(ValueError, match="no control"):
+        demo.set(depth=3)
+
+
+def test_draw_returns_the_data_it_drew():
+    def draw(axes, width, time):
+        ys = np.exp(-time) * np.arange(width)
+        axes[0].clear()
+        axes[0].plot(ys)
+        return {"ys": ys}
+
+    demo = w.InteractiveFigure(draw, widths=[4, 8], times=[0.0, 1.0], width=4, time=0.0)
+    np.testing.assert_array_equal(demo.drawn["ys"], np.arange(4))
+    demo.set(width=8, time=1.0)
+    np.testing.assert_allclose(demo.drawn["ys"], np.exp(-1.0) * np.arange(8))
+
+
+def test_slider_helpers_label_their_units():
+    steps = w.steps_slider([0, 1, 10, 100], 7)
+    assert steps.description == "steps" and steps.value == 10
+    lr = w.multiple_slider([0.5, 0.9, 1.1], 0.9, description="lr", unit="2/lambda_max", tooltip="learning rate")
+    assert [label for label, _ in lr.options] == ["0.5 x 2/lambda_max", "0.9 x 2/lambda_max", "1.1 x 2/lambda_max"]
+    depth = w.choice_slider([1, 2, 4], 2, description="depth")
+    assert depth.value == 2 and depth.continuous_update
+    with pytest.raises(ValueError, match="not one of"):
+        w.choice_slider([1, 2], 3, description="depth")
+    with pytest.raises(ValueError, match="positive"):
+        w.multiple_slider([0.0], 0.0, description="lr", unit="x", tooltip="")
+    assert w.nearest_index([0.0, 0.1, 1.0], 0.4) == 1
+    assert w.round_times([0.123456, 1234.5]) == [0.123, 1230.0]
+
+
+def test_width_colours_are_colour_blind_safe_and_stable():
+    colours = w.width_colours([64, 256, 1024])
+    assert colours == {64: w.OKABE_ITO[0], 256: w.OKABE_ITO[1], 1024: w.OKABE_ITO[2]}
+
+
+def test_plain_log_ticks_touches_log_axes_only():
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    ax = fig.subplots()
+    ax.set_xscale("log")
+    ax.plot([1, 10, 100], [1, 2, 3])
+    w.plain_log_ticks(ax, ticks=[1, 10, 100])
+    fig.canvas.draw() if hasattr(fig.canvas, "draw") else None
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "10", "100"]
+    assert len(ax.xaxis.get_minor_locator()()) == 0
+    assert ax.yaxis.get_major_formatter().__class__.__name__ != "FuncFormatter"

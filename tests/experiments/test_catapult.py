@@ -1,0 +1,50 @@
+"""course_utils.experiments.catapult: lazy, catapult and divergent runs at large learning rates."""
+
+import numpy as np
+import pytest
+
+import course_utils as cu
+from course_utils.experiments import catapult
+
+
+def test_catapult_runs_match_a_plain_cu_train_run():
+    runs = catapult.catapult_runs(256)
+    M = len(catapult.MULTIPLES)
+    assert runs.loss.shape == (M, catapult.STEPS + 1) == runs.top_eigenvalue.shape
+    np.testing.assert_array_equal(runs.steps, np.arange(catapult.STEPS + 1))
+    model = cu.MLP(in_dim=2, width=256)
+    _, x, y = cu.circle_problem(catapult.DATA_SEED, catapult.N_TRAIN)
+    p0 = model.init(0)
+    lam0 = cu.top_eigenvalue(cu.empirical_ntk(model, p0, x))
+    assert runs.lam0 == pytest.approx(lam0, rel=1e-12)
+    np.testing.assert_allclose(runs.lrs, np.asarray(catapult.MULTIPLES) / lam0, rtol=1e-12)
+    i = catapult.multiple_index(3.0)
+    traj = cu.train(model.apply, p0, x, y, lr=float(runs.lrs[i]), steps=40, record_every=1, record_params=True)
+    np.testing.assert_allclose(runs.loss[i, :41], np.asarray(traj.loss), rtol=1e-7)
+    for step in (0, 7, 40):
+        top = cu.top_eigenvalue(cu.empirical_ntk(model, cu.run_slice(traj.param_history, step), x))
+        assert runs.top_eigenvalue[i, step] == pytest.approx(top, rel=1e-7)
+    top_end = cu.top_eigenvalue(cu.empirical_ntk(model, catapult.final_params(256, 3.0), x))
+    assert runs.top_eigenvalue[i, -1] == pytest.approx(top_end, rel=1e-7)
+    # a diverged run is inf from the step it blew up on
+    div = catapult.multiple_index(6.0)
+    assert np.isinf(runs.loss[div, -1]) and np.all(np.isinf(runs.loss[div, np.argmax(np.isinf(runs.loss[div])):]))
+
+
+def test_regimes():
+    assert catapult.regime(1024, 1.0) == "lazy"
+    assert catapult.regime(1024, 3.0) == "catapult"
+    assert catapult.regime(1024, 6.0) == "divergent"
+    assert 2.0 < catapult.max_stable_multiple(1024) < 12.0
+    with pytest.raises(ValueError, match="not one of"):
+        catapult.regime(1024, 2.345)
+    with pytest.raises(ValueError, match="not one of"):
+        catapult.multiple_index(7.0)
+
+
+def test_classify_loss():
+    assert catapult.classify_loss([1.0, 0.5, 0.1]) == "lazy"
+    assert catapult.classify_loss([1.0, 1.4, 0.1]) == "lazy"
+    assert catapult.classify_loss([1.0, 30.0, 0.01]) == "catapult"
+    assert catapult.classify_loss([1.0, 30.0, 2.0]) == "divergent"
+    assert catapult.classify_loss([1.0, 30.0, np.inf]) == "divergent"

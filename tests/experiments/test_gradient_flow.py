@@ -1,0 +1,156 @@
+"""course_utils.experiments.gradient_flow: the runs behind notebook 04's claim checks."""
+
+import numpy as np
+import pytest
+
+import course_utils as cu
+from course_utils.experiments import gradient_flow as gf
+
+
+def test_flow_model_and_problem():
+    model = gf.flow_model(256)
+    assert (model.in_dim, model.width, model.depth, model.sw2, model.sb2) == (2, 256, 1, 2.0, 0.1)
+    angles, x, y, _, grid = gf.flow_problem()
+    assert x.shape == (gf.N_TRAIN, 2) and grid.shape == (gf.N_GRID, 2)
+    np.testing.assert_allclose(y, gf.target_on(angles))
+    np.testing.assert_allclose(np.linalg.norm(grid, axis=1), 1.0)
+    with pytest.raises(ValueError):
+        gf.flow_model(0)
+    with pytest.raises(ValueError):
+        gf.flow_problem(n=0)
+
+
+def test_two_phase_descent_records_every_slider_time_and_follows_the_flow():
+    model = gf.flow_model(64)
+    params = model.init(cu.key(0))
+    _, x, y, _, _ = gf.flow_problem()
+    lin = cu.linearize(model.apply, params)
+    run = gf.two_phase_descent(lin, params, x, y)
+    assert run.times[0] == 0 and run.times[-1] == pytest.approx(gf.T_END)
+    assert np.all(np.diff(run.times) > 0) and run.measurements is None
+    index = gf.slider_records(run.times)
+    np.testing.assert_allclose(run.times[index], gf.FLOW_TIMES, atol=1e-12)
+    assert len(run.outputs) == len(run.times) == len(run.loss)
+    # Gradient descent on the linearised model is the flow up to the step size.
+    flow = cu.GradientFlow(cu.empirical_ntk(model, params, x), y, model.apply(params, x))
+    gap = np.max(np.abs(run.outputs[index] - np.asarray(flow.outputs(np.asarray(gf.FLOW_TIMES)))))
+    assert gap < 0.02
+    np.testing.assert_allclose(run.loss, 0.5 * np.sum((run.outputs - np.asarray(y)) ** 2, axis=1), rtol=1e-10)
+    with pytest.raises(ValueError):
+        gf.two_phase_descent("not callable", params, x, y)
+    with pytest.raises(ValueError, match="slider time"):
+        gf.slider_records(run.times[:50])
+
+
+def test_flow_width_data_is_consistent():
+    d = gf.flow_width_data(64)
+    model = gf.flow_model(64)
+    params = model.init(gf.FLOW_SEED)
+    _, x, y, _, grid = gf.flow_problem()
+    np.testing.assert_allclose(d.K0, cu.empirical_ntk(model, params, x), rtol=1e-12)
+    np.testing.assert_allclose(d.net_outputs[0], d.f0, rtol=1e-12)
+    np.testing.assert_allclose(d.net_grid[0], d.f0_star, rtol=1e-12)
+    np.testing.assert_allclose(d.predictor(0.0), d.f0_star, rtol=1e-12)
+    assert d.net_outputs.shape == (len(gf.FLOW_TIMES), gf.N_TRAIN)
+    assert d.net_grid.shape == (len(gf.FLOW_TIMES), gf.N_GRID)
+    # The recorded run at t = 0.5 is plain gradient descent with the early learning rate.
+    traj = cu.train(model.apply, params, x, y, lr=gf.LR_EARLY, steps=500)
+    k = gf.FLOW_TIMES.index(0.5)
+    np.testing.assert_allclose(d.net_grid[k], model.apply(traj.params, grid), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(d.net_outputs[k], traj.outputs[-1], rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError):
+        gf.flow_width_data(-1)
+
+
+def test_prediction_gap():
+    gap = gf.prediction_gap((64, 256))
+    assert gap.train_gap.shape == (2,) and np.all(gap.train_gap > 0)
+    assert np.all(gap.grid_gap >= 0) and np.all(gap.residual_scale > 1)
+    d = gf.flow_width_data(256)
+    times = np.asarray(gf.FLOW_TIMES)
+    assert gap.train_gap[1] == pytest.approx(np.max(np.abs(d.net_outputs - np.asarray(d.flow.outputs(times)))))
+    assert gap.fit.exponent == pytest.approx(cu.fit_power_law([64, 256], gap.train_gap).exponent)
+    with pytest.raises(ValueError):
+        gf.prediction_gap((64,))
+    with pytest.raises(ValueError):
+        gf.prediction_gap(())
+
+
+@pytest.fixture(scope="module")
+def random_problem():
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(6, 6))
+    K = A @ A.T / 6 + 0.05 * np.eye(6)
+    return K, rng.normal(size=6), rng.normal(size=6)
+
+
+def test_bound_ratios(random_problem):
+    K, y, f0 = random_problem
+    flow = cu.GradientFlow(K, y, f0)
+    ratios = gf.bound_ratios(flow, np.geomspace(1e-3, 100, 50))
+    assert np.all(ratios <= 1 + 1e-12) and np.all(ratios > 0)
+    assert gf.bound_ratios(flow, [0.0])[0] == pytest.approx(1.0)
+    with pytest.raises(ValueError):
+        gf.bound_ratios(K, [1.0])
+    with pytest.raises(ValueError):
+        gf.bound_ratios(flow, [-1.0])
+
+
+def test_bound_check_on_kernel_and_network():
+    check = gf.bound_check((64, 256))
+    assert check.kernel_ratio.shape == check.network_ratio.shape == (2, len(gf.FLOW_TIMES) - 1)
+    d = gf.flow_width_data(64)
+    np.testing.assert_allclose(check.kernel_ratio[0], gf.bound_ratios(d.flow, gf.FLOW_TIMES[1:]), rtol=1e-12)
+    r = d.net_outputs - np.asarray(d.flow.y)
+    lam_min = np.linalg.eigvalsh(d.K0)[0]
+    expected = np.sum(r[1:] ** 2, axis=1) / (np.exp(-2 * lam_min * np.asarray(gf.FLOW_TIMES[1:])) * np.sum(r[0] ** 2))
+    np.testing.assert_allclose(check.network_ratio[0], expected, rtol=1e-6)
+    assert np.all(check.kernel_ratio <= 1 + 1e-12)
+
+
+def test_ode_reference_matches_closed_form(random_problem):
+    K, y, f0 = random_problem
+    times = np.array([0.0, 0.1, 1.0, 5.0])
+    reference = gf.ode_reference(K, y, f0, times)
+    np.testing.assert_allclose(reference, cu.GradientFlow(K, y, f0).outputs(times), rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(gf.ode_reference(K, y, f0, [0.0]), f0[None])
+    with pytest.raises(ValueError, match="sorted"):
+        gf.ode_reference(K, y, f0, [1.0, 0.5])
+    with pytest.raises(ValueError):
+        gf.ode_reference(K[:3], y, f0, times)
+    with pytest.raises(ValueError):
+        gf.ode_reference(K, y[:3], f0, times)
+
+
+def test_critical_lr_separates_stable_from_divergent(random_problem):
+    K, y, f0 = random_problem
+    critical = gf.critical_lr(K)
+    assert critical == pytest.approx(2 / np.linalg.eigvalsh(K)[-1])
+    below = np.linalg.norm(cu.discrete_residuals(K, f0 - y, 0.95 * critical, 200), axis=1)
+    above = np.linalg.norm(cu.discrete_residuals(K, f0 - y, 1.05 * critical, 200), axis=1)
+    assert np.all(np.diff(below) <= 1e-12) and above[-1] > 10 * above[0]
+    with pytest.raises(ValueError):
+        gf.critical_lr(np.ones(3))
+    with pytest.raises(ValueError, match="positive"):
+        gf.critical_lr(np.zeros((2, 2)))
+
+
+def test_discrete_run():
+    run = gf.discrete_run(64, 0.5)
+    d = gf.flow_width_data(64)
+    assert run.lr == pytest.approx(0.5 * gf.critical_lr(d.K0))
+    np.testing.assert_allclose(run.step_times, run.lr * np.arange(len(run.residuals)))
+    assert run.step_times[-1] >= gf.DISCRETE_TIMES[-1]
+    np.testing.assert_allclose(run.residuals[0], d.f0 - np.asarray(d.flow.y))
+    with pytest.raises(ValueError):
+        gf.discrete_run(64, 0.0)
+
+
+def test_stability_edge():
+    edge = gf.stability_edge((64, 4096))
+    assert edge.growth.shape == edge.monotone.shape == (2, len(gf.EDGE_FACTORS))
+    d = gf.flow_width_data(4096)
+    r0 = d.f0 - np.asarray(d.flow.y)
+    norms = np.linalg.norm(cu.discrete_residuals(d.K0, r0, 1.05 * gf.critical_lr(d.K0), gf.EDGE_STEPS), axis=1)
+    assert edge.growth[1, 1] == pytest.approx(norms[-1] / norms[0], rel=1e-9)
+    assert np.all(edge.monotone[:, 0]) and np.all(edge.growth[:, 0] < 1) and np.all(edge.growth[:, 1] > 1e3)

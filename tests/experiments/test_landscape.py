@@ -1,0 +1,244 @@
+"""Notebook 01 (non-convexity): symmetries, barriers and seed runs of experiments.landscape."""
+
+import jax
+import jax.numpy as jnp
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+import course_utils as cu
+from course_utils.experiments import landscape
+from course_utils.figures import nb01 as figures
+
+_, X_, Y_ = cu.interval_problem()
+
+
+@pytest.fixture(scope="module")
+def net():
+    model = landscape.two_layer(16)
+    return model, model.init(cu.key(0))
+
+
+# ---------------------------------------------------------------- data and model
+def test_two_layer_is_the_bias_free_ntk_mlp():
+    model = landscape.two_layer(32)
+    assert model == cu.MLP(in_dim=2, width=32, depth=1, activation="relu", sb2=0.0)
+    assert landscape.two_layer(8, activation="tanh").activation == "tanh"
+    with pytest.raises(ValueError, match="width"):
+        landscape.two_layer(0)
+
+
+def test_loss_is_half_squared_error(net):
+    model, params = net
+    expected = 0.5 * np.sum((np.asarray(model.apply(params, X_)) - np.asarray(Y_)) ** 2)
+    np.testing.assert_allclose(float(landscape.loss(model, params, X_, Y_)), expected, rtol=1e-12)
+
+
+# ---------------------------------------------------------------- symmetries
+@pytest.mark.parametrize("c", [0.1, 0.5, 2.0, 7.0])
+def test_relu_rescaling_leaves_outputs_unchanged(net, c):
+    model, params = net
+    rescaled = landscape.rescale(params, c)
+    np.testing.assert_allclose(rescaled[0]["W"], params[0]["W"] / c)
+    np.testing.assert_allclose(rescaled[1]["W"], params[1]["W"] * c)
+    assert np.max(np.abs(model.apply(rescaled, X_) - model.apply(params, X_))) < 1e-12
+
+
+def test_tanh_and_negative_c_break_the_rescaling(net):
+    model, params = net
+    tanh = landscape.two_layer(16, activation="tanh")
+    assert np.max(np.abs(tanh.apply(landscape.rescale(params, 2.0), X_) - tanh.apply(params, X_))) > 1e-3
+    assert np.max(np.abs(model.apply(landscape.rescale(params, -1.0), X_) - model.apply(params, X_))) > 1e-3
+
+
+def test_rescaling_scales_the_gradients_by_c_and_one_over_c(net):
+    model, params = net
+    grad = jax.grad(lambda p: landscape.loss(model, p, X_, Y_))
+    c = 3.0
+    g, g_c = grad(params), grad(landscape.rescale(params, c))
+    np.testing.assert_allclose(g_c[0]["W"], c * g[0]["W"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(g_c[1]["W"], g[1]["W"] / c, rtol=1e-9, atol=1e-12)
+
+
+def test_rescale_rejects_bad_input(net):
+    _, params = net
+    for bad in (0.0, float("nan"), float("inf"), "2"):
+        with pytest.raises(ValueError, match="c"):
+            landscape.rescale(params, bad)
+    with pytest.raises(ValueError, match="params"):
+        landscape.rescale(params[:1], 2.0)
+    with pytest.raises(ValueError, match="params"):
+        landscape.rescale(cu.MLP(in_dim=2, width=4, depth=2).init(0), 2.0)
+
+
+def test_permutation_leaves_outputs_unchanged_and_moves_units(net):
+    model, params = net
+    perm = np.random.default_rng(0).permutation(16)
+    permuted = landscape.permute_hidden(params, perm)
+    np.testing.assert_allclose(permuted[0]["W"][:, 3], params[0]["W"][:, perm[3]])
+    np.testing.assert_allclose(permuted[1]["W"][3], params[1]["W"][perm[3]])
+    np.testing.assert_allclose(permuted[1]["b"], params[1]["b"])
+    assert np.max(np.abs(model.apply(permuted, X_) - model.apply(params, X_))) < 1e-12
+    identity = landscape.permute_hidden(params, np.arange(16))
+    for a, b in zip(jax.tree_util.tree_leaves(identity), jax.tree_util.tree_leaves(params)):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("perm", [np.arange(15), np.zeros(16, dtype=int), np.arange(16) + 0.0, "abc"])
+def test_permute_hidden_rejects_non_permutations(net, perm):
+    _, params = net
+    with pytest.raises(ValueError, match="permutation"):
+        landscape.permute_hidden(params, perm)
+
+
+def test_interpolate_and_segment_losses(net):
+    model, params = net
+    other = model.init(cu.key(1))
+    mixed = landscape.interpolate(params, other, 0.25)[0]["W"]
+    np.testing.assert_allclose(mixed, 0.75 * params[0]["W"] + 0.25 * other[0]["W"])
+    s = np.array([0.0, 0.5, 1.0])
+    losses = landscape.segment_losses(model, params, other, X_, Y_, s)
+    assert losses.shape == (3,)
+    np.testing.assert_allclose(losses[0], landscape.loss(model, params, X_, Y_), rtol=1e-12)
+    np.testing.assert_allclose(losses[2], landscape.loss(model, other, X_, Y_), rtol=1e-12)
+    with pytest.raises(ValueError, match="structure"):
+        landscape.interpolate(params, params[0], 0.5)
+    with pytest.raises(ValueError, match="X"):
+        landscape.segment_losses(model, params, other, X_[:, :1], Y_)
+    with pytest.raises(ValueError, match="model"):
+        landscape.segment_losses("not a model", params, other, X_, Y_)
+
+
+def test_plane_losses_corners(net):
+    model, params = net
+    p1, p2 = model.init(cu.key(1)), model.init(cu.key(2))
+    uv = np.array([0.0, 0.5, 1.0])
+    plane = landscape.plane_losses(model, params, p1, p2, X_, Y_, uv, uv[:2])
+    assert plane.shape == (2, 3)
+    for (row, col), p in [((0, 0), params), ((0, 2), p1)]:
+        np.testing.assert_allclose(plane[row, col], landscape.loss(model, p, X_, Y_), rtol=1e-12)
+    full = landscape.plane_losses(model, params, p1, p2, X_, Y_, uv, uv)
+    np.testing.assert_allclose(full[2, 0], landscape.loss(model, p2, X_, Y_), rtol=1e-12)
+
+
+# ---------------------------------------------------------------- the one-unit example
+def test_one_unit_loss_values():
+    assert landscape.one_unit_loss(0.5, 2.0) == 0.0 and landscape.one_unit_loss(2.0, 0.5) == 0.0
+    np.testing.assert_allclose(landscape.one_unit_loss(1.25, 1.25), 81 / 512)
+    np.testing.assert_allclose(landscape.one_unit_loss(np.array([-1.0, -3.0]), 5.0), [0.5, 0.5])
+
+
+def test_one_unit_figure():
+    fig = figures.plot_one_unit_landscape()
+    assert len(fig.axes) == 3  # two panels and a colorbar
+    np.testing.assert_allclose(fig.drawn["segment"][50], 81 / 512)
+    np.testing.assert_allclose(fig.drawn["loss"], landscape.one_unit_loss(fig.drawn["w"][None, :], fig.drawn["a"][:, None]))
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------- seeds over width and time
+def test_seed_runs_match_a_direct_training_run():
+    runs = landscape.seed_runs(16)
+    assert runs.losses.shape == (landscape.N_SEEDS, len(runs.times))
+    assert runs.times[0] == 0 and np.isclose(runs.times[-1], landscape.LR * landscape.STEPS)
+    model = landscape.two_layer(16)
+    index = 3
+    params = landscape.seed_params(16, index)
+    _, X, y = cu.interval_problem()
+    steps = np.rint(runs.times / landscape.LR).astype(int)
+    direct = cu.train(model.apply, params, X, y, lr=landscape.LR, steps=landscape.STEPS, record_steps=steps)
+    np.testing.assert_allclose(runs.losses[index], direct.loss, rtol=1e-9, atol=1e-14)
+    final = landscape.trained_params(16, index)
+    np.testing.assert_allclose(final[1]["W"], direct.params[1]["W"], rtol=1e-9, atol=1e-12)
+
+
+def test_seed_params_are_the_models_init():
+    first = landscape.seed_params(16, 2)
+    direct = landscape.two_layer(16).init(landscape.SEEDS[2])
+    for a, b in zip(jax.tree_util.tree_leaves(first), jax.tree_util.tree_leaves(direct)):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="seed_index"):
+        landscape.seed_params(16, landscape.N_SEEDS)
+
+
+def test_success_sweep_matches_the_seed_runs():
+    sweep = landscape.success_sweep((16, 256))
+    for row, width in zip(sweep.fractions, sweep.widths):
+        np.testing.assert_array_equal(row, landscape.success_fraction(landscape.seed_runs(int(width)).losses))
+    np.testing.assert_array_equal(sweep.final, sweep.fractions[:, -1])
+    assert landscape.success_sweep((16, 256)) is sweep
+    with pytest.raises(ValueError, match="width"):
+        landscape.success_sweep((0,))
+
+
+def test_seed_runs_are_cached_and_deterministic():
+    assert landscape.seed_runs(16) is landscape.seed_runs(16)
+    again = landscape.seed_runs.__wrapped__(16)
+    np.testing.assert_array_equal(again.losses, landscape.seed_runs(16).losses)
+
+
+def test_success_fraction():
+    losses = np.array([[1.0, 1e-2, 1e-4], [1.0, 1.0, 1.0]])
+    np.testing.assert_allclose(landscape.success_fraction(losses, 1e-3), [0.0, 0.0, 0.5])
+    with pytest.raises(ValueError, match="losses"):
+        landscape.success_fraction(np.ones(3))
+    with pytest.raises(ValueError, match="threshold"):
+        landscape.success_fraction(losses, 0.0)
+
+
+def test_wider_networks_succeed_more_often():
+    narrow = landscape.success_fraction(landscape.seed_runs(16).losses)[-1]
+    wide = landscape.success_fraction(landscape.seed_runs(256).losses)[-1]
+    assert narrow <= 0.3 and wide >= 0.9
+
+
+def test_stuck_runs_are_the_failures_at_a_stationary_point():
+    rows = landscape.stuck_runs(16)
+    failures = np.sum(landscape.seed_runs(16).losses[:, -1] >= landscape.THRESHOLD)
+    assert len(rows) == failures > 0
+    assert all(loss >= landscape.THRESHOLD for _, loss, _, _ in rows)
+    stationary = [r for r in rows if r[2] < 1e-4]
+    assert len(stationary) >= 3  # several runs stop at a stationary point with positive loss
+    with pytest.raises(ValueError, match="threshold"):
+        landscape.stuck_runs(16, threshold=-1.0)
+
+
+def test_trained_params_rejects_bad_index():
+    with pytest.raises(ValueError, match="seed_index"):
+        landscape.trained_params(16, landscape.N_SEEDS)
+
+
+# ---------------------------------------------------------------- the barrier
+def test_permutations_for():
+    p, q = landscape.permutations_for(16)
+    for perm in (p, q):
+        assert sorted(perm) == list(range(16)) and not np.array_equal(perm, np.arange(16))
+    assert not np.array_equal(p, q)
+    np.testing.assert_array_equal(landscape.permutations_for(16)[0], p)
+    with pytest.raises(ValueError, match="width"):
+        landscape.permutations_for(2)
+
+
+def test_segment_runs_match_a_direct_segment():
+    run = landscape.segment_runs(16)
+    model = landscape.two_layer(16)
+    perm, _ = landscape.permutations_for(16)
+    history = landscape.seed_runs(16).first_history
+    for k in (0, len(run.times) - 1):
+        theta = [{n: jnp.asarray(v[k]) for n, v in layer.items()} for layer in history]
+        direct = landscape.segment_losses(model, theta, landscape.permute_hidden(theta, perm), X_, Y_, run.s)
+        np.testing.assert_allclose(run.segment[k], direct, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(run.loss_path[k], direct[list(run.s).index(0.0)], rtol=1e-9)
+    assert run.plane.shape == (len(run.times), len(run.v), len(run.u))
+
+
+def test_barrier_between_permuted_minima():
+    sweep = landscape.barrier_sweep(widths=(16, 64))
+    for width, end_a, end_b, mid in zip(*sweep):
+        np.testing.assert_allclose(end_a, end_b, rtol=1e-9)
+        assert mid > 0.5 * (end_a + end_b) + 0.1
+        run = landscape.segment_runs(int(width))
+        np.testing.assert_allclose(mid, run.segment[-1, list(run.s).index(0.5)])
+        np.testing.assert_allclose(end_a, landscape.seed_runs(int(width)).losses[0, -1], rtol=1e-9)
+
+

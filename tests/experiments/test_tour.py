@@ -1,0 +1,68 @@
+"""Notebook 00's tour: the runs behind the figure and the claim check."""
+
+import numpy as np
+import pytest
+
+import course_utils as cu
+from course_utils.experiments import tour
+
+
+@pytest.fixture(scope="module")
+def runs():
+    return {w: tour.tour_run(w) for w in (16, 4096)}
+
+
+def test_both_curves_start_from_the_network_at_initialisation(runs):
+    for width, run in runs.items():
+        model = tour.tour_model(width)
+        params = model.init(cu.key(tour.SEEDS[0]))
+        grid = cu.circle_points(run.grid_angles)
+        np.testing.assert_allclose(run.network_grid[0, 0], model.apply(params, grid), rtol=1e-12)
+        np.testing.assert_allclose(run.kernel_grid[0, 0], run.network_grid[0, 0], rtol=1e-12)
+        assert run.times[0] == 0 and np.all(np.diff(run.times) > 0)
+        assert np.isclose(run.times[-1], tour.LR * tour.STEPS)
+
+
+def test_run_matches_a_direct_training_and_flow(runs):
+    run = runs[16]
+    model = tour.tour_model(16)
+    _, x, y = tour.tour_problem()
+    params = model.init(cu.key(tour.SEEDS[0]))
+    traj = cu.train(model.apply, params, x, y, lr=tour.LR, steps=tour.STEPS,
+                    record_steps=cu.log_record_steps(tour.STEPS, tour.N_RECORDS))
+    np.testing.assert_allclose(run.network_train[0], traj.outputs, rtol=1e-9, atol=1e-12)
+    flow = cu.GradientFlow(cu.analytic_ntk(model, x), y, model.apply(params, x))
+    np.testing.assert_allclose(run.kernel_train[0], flow.outputs(traj.times), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(run.gaps[0], np.max(np.abs(traj.outputs - flow.outputs(traj.times))), rtol=1e-9)
+
+
+def test_kernel_prediction_interpolates_at_the_end(runs):
+    run = runs[4096]
+    assert run.kernel_loss[0, -1] < 1e-4 * run.kernel_loss[0, 0]
+    assert run.network_loss[0, -1] < 1e-4 * run.network_loss[0, 0]
+
+
+def test_wide_network_follows_the_kernel_more_closely():
+    gaps = tour.tour_gaps()
+    assert gaps.gaps.shape == (len(tour.TOUR_WIDTHS), len(tour.SEEDS))
+    np.testing.assert_allclose(gaps.gaps[:, 0], [tour.tour_run(w).gaps[0] for w in tour.TOUR_WIDTHS])
+    assert gaps.mean_gaps[-1] < gaps.mean_gaps[0] / 3
+    assert np.all(np.diff(gaps.mean_gaps) < 0), "averaged over seeds, the gap shrinks at every width"
+    fit = cu.fit_power_law(gaps.widths, gaps.mean_gaps)
+    assert gaps.fit == fit and -1.0 < fit.exponent < -0.15
+    assert tour.tour_gaps() is gaps  # cached
+
+
+def test_a_batch_of_seeds_equals_the_seeds_one_by_one():
+    both = tour.tour_run(16, tour.SEEDS)
+    np.testing.assert_allclose(both.gaps[1:], tour.tour_run(16, tour.SEEDS[1:]).gaps, rtol=1e-9)
+    np.testing.assert_allclose(both.gaps[:1], tour.tour_run(16).gaps, rtol=1e-9)
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="width"):
+        tour.tour_run(0)
+    with pytest.raises(ValueError, match="seeds"):
+        tour.tour_run(16, ())
+    with pytest.raises(ValueError, match="width"):
+        tour.tour_gaps((16, 0))
