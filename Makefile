@@ -7,6 +7,9 @@ PYTHON  ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.course-installed
+DEV_STAMP := $(VENV)/.course-dev-installed
+# JupyterLab's settings overrides (no news prompt): the same file Binder's postBuild installs.
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 # JupyterLab options: make lab IP=0.0.0.0 PORT=8890 NO_BROWSER=1 (or LAB_ARGS="...")
 IP      ?= 127.0.0.1
 PORT    ?= 8888
@@ -18,7 +21,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 DEMO_PORT ?= 8866
 PYTEST_ARGS ?=
 
-.PHONY: setup lab test test-fast demo bench site binder-check chromium clean help
+.PHONY: setup dev-setup lab test test-fast demo bench site binder-check chromium clean help
 
 help:
 	@echo "make lab    - set up .venv and open the course in JupyterLab"
@@ -30,13 +33,23 @@ help:
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): requirements.txt pyproject.toml | $(BIN)/python
+$(STAMP): requirements.txt pyproject.toml binder/jupyterlab-overrides.json | $(BIN)/python
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install -r requirements.txt
 	$(BIN)/python -m pip install --no-deps -e .
+	mkdir -p $(dir $(LAB_OVERRIDES))
+	cp binder/jupyterlab-overrides.json $(LAB_OVERRIDES)
 	touch $@
 
+# The course's runtime (what a student needs): requirements.txt and course_utils.
 setup: $(STAMP)
+
+# Plus the tools of the tests, the site and the benchmarks (requirements-dev.txt).
+$(DEV_STAMP): requirements-dev.txt $(STAMP)
+	$(BIN)/python -m pip install -r requirements-dev.txt
+	touch $@
+
+dev-setup: $(DEV_STAMP)
 
 lab: setup
 	$(BIN)/jupyter lab --ip=$(IP) --port=$(PORT) $(if $(NO_BROWSER),--no-browser,) $(ALLOW_ROOT) \
@@ -50,21 +63,21 @@ chromium:
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
 	fi
 
-test: setup chromium
+test: dev-setup chromium
 	$(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg $(PYTEST_ARGS)
 
 # Unit and widget tests only (no notebooks, no browser): a quick loop while editing.
-test-fast: setup
+test-fast: dev-setup
 	$(BIN)/python -m pytest tests -m "not browser and not slow" $(PYTEST_ARGS)
 
 demo: setup
 	bash tools/demo.sh $(DEMO_PORT)
 
-bench: setup
+bench: dev-setup
 	$(BIN)/python bench/run_all.py
 
-site: setup
+site: dev-setup
 	$(BIN)/python tools/build_site.py
 
 binder-check:

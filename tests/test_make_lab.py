@@ -20,8 +20,9 @@ def free_port() -> int:
 
 def test_setup_is_up_to_date_so_rerunning_installs_nothing():
     # `make test` has just run the set-up; `make -q` exits 0 only if no recipe would run.
-    result = subprocess.run(["make", "-q", "setup"], cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode == 0, "make setup would reinstall although requirements.txt and pyproject.toml are unchanged"
+    for target in ("setup", "dev-setup"):
+        result = subprocess.run(["make", "-q", target], cwd=ROOT, capture_output=True, text=True)
+        assert result.returncode == 0, f"make {target} would reinstall although its requirements are unchanged"
 
 
 def test_make_lab_serves_notebook_00():
@@ -49,6 +50,12 @@ def test_make_lab_serves_notebook_00():
         assert model["name"] == "00_start_here.ipynb" and model["type"] == "notebook"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab/tree/notebooks/00_start_here.ipynb?token={token}", timeout=10) as page:
             assert page.status == 200 and b"JupyterLab" in page.read()
+        # A newcomer's first minute: JupyterLab does not ask whether to fetch news from the internet.
+        settings_url = f"http://127.0.0.1:{port}/lab/api/settings/@jupyterlab/apputils-extension:notification?token={token}"
+        with urllib.request.urlopen(settings_url, timeout=10) as response:
+            settings = json.load(response)
+        # The server folds overrides.json into the schema's defaults.
+        assert settings["schema"]["properties"]["fetchNews"]["default"] == "false"
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:

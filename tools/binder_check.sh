@@ -35,6 +35,9 @@ want=$(sed -n 's/^python-\([0-9][0-9.]*\)[[:space:]]*$/\1/p' binder/runtime.txt)
 if grep -E -n '^[[:space:]]*(-e[[:space:]]|\.|/|file:)' binder/requirements.txt; then
     fail "binder/requirements.txt holds a local path: it defeats Binder's cached dependency layer (install the package in postBuild)"
 fi
+if grep -E -n -i '^[[:space:]]*(pytest|nbval|playwright|latex2mathml)[=<> ]' binder/requirements.txt; then
+    fail "binder/requirements.txt holds test tools: a student's image carries the runtime only (requirements-dev.txt has them)"
+fi
 [ -f binder/postBuild ] || fail "binder/postBuild missing (it installs course_utils)"
 shebang=$(head -n 1 binder/postBuild)
 case "$shebang" in
@@ -86,6 +89,9 @@ echo "$exts" | grep -q "voila.server_extension.*enabled" || fail "the voila serv
 labexts=$("$VENV/bin/jupyter" labextension list 2>&1)
 echo "$labexts" | grep -q "@jupyter-widgets/jupyterlab-manager.*enabled" || fail "the ipywidgets JupyterLab extension is missing"
 step "server extensions jupyterlab + voila and the widget lab extension are enabled"
+grep -q '"fetchNews": "false"' "$VENV/share/jupyter/lab/settings/overrides.json" 2>/dev/null \
+    || fail "postBuild did not install JupyterLab's settings overrides (the news prompt would show)"
+step "JupyterLab settings overrides installed (no news prompt)"
 
 # --- execute the start notebook and one heavier notebook in it ------------------------------
 # Default: the start notebook and 06 (the heaviest: it trains the widest networks and uses
