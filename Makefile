@@ -8,6 +8,9 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.course-installed
 DEV_STAMP := $(VENV)/.course-dev-installed
+# configurable-http-proxy (npm) for the multi-user run on a real JupyterHub (make hub-load, make test)
+HUB_PROXY := .hub/node_modules/.bin/configurable-http-proxy
+HUB_STUDENTS ?= 8
 # JupyterLab's settings overrides (no news prompt): the same file Binder's postBuild installs.
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 # JupyterLab options: make lab IP=0.0.0.0 PORT=8890 NO_BROWSER=1 (or LAB_ARGS="...")
@@ -21,7 +24,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 DEMO_PORT ?= 8866
 PYTEST_ARGS ?=
 
-.PHONY: setup dev-setup lab test test-fast demo bench site binder-check chromium clean help
+.PHONY: setup dev-setup hub-proxy hub-load class-link lab test test-fast demo bench site binder-check chromium clean help
 
 help:
 	@echo "make lab    - set up .venv and open the course in JupyterLab"
@@ -51,6 +54,20 @@ $(DEV_STAMP): requirements-dev.txt $(STAMP)
 
 dev-setup: $(DEV_STAMP)
 
+$(HUB_PROXY):
+	npm install --prefix .hub --no-audit --no-fund --loglevel=error configurable-http-proxy@5.3.0
+
+hub-proxy: $(HUB_PROXY)
+
+# The nbgitpuller link a class follows: make class-link HUB=https://hub.example.edu REPO=https://...
+class-link:
+	@$(PYTHON) tools/class_link.py --hub "$(HUB)" --repo "$(REPO)" $(if $(BRANCH),--branch "$(BRANCH)",)
+
+# A real JupyterHub on 127.0.0.1 with HUB_STUDENTS simulated students, each running notebook 00
+# and notebook 06 through the hub's REST API and kernels (see tools/hub_load.py).
+hub-load: dev-setup $(HUB_PROXY)
+	$(BIN)/python tools/hub_load.py --students $(HUB_STUDENTS) --out bench/hub_load.json
+
 lab: setup
 	$(BIN)/jupyter lab --ip=$(IP) --port=$(PORT) $(if $(NO_BROWSER),--no-browser,) $(ALLOW_ROOT) \
 		--ServerApp.root_dir=$(CURDIR) $(LAB_ARGS) notebooks/00_start_here.ipynb
@@ -63,7 +80,7 @@ chromium:
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
 	fi
 
-test: dev-setup chromium
+test: dev-setup chromium $(HUB_PROXY)
 	$(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg $(PYTEST_ARGS)
 

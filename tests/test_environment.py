@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUIRED = {"jax", "jaxlib", "numpy", "matplotlib", "ipywidgets", "jupyterlab", "ipykernel", "voila"}
-DEV_REQUIRED = {"nbval", "pytest", "playwright", "latex2mathml"}
+DEV_REQUIRED = {"nbval", "pytest", "playwright", "latex2mathml", "pyyaml"}
 
 
 def pins(lines):
