@@ -177,3 +177,32 @@ def check_function(student_fn: Callable, reference_fn: Callable, cases, *, rtol=
         if problem is not None:
             return report(False, f"{problem} {hint}".strip())
     return report(True, f"{what} agrees with the reference on all {len(cases)} test cases.")
+
+
+def check_function_slips(
+    student_fn: Callable, reference_fn: Callable, cases, *, slips=(), rtol=1e-6, atol=1e-9, what="your function", hint=""
+) -> Verdict:
+    """Like ``check_function``, but a wrong answer is first matched against the usual slips.
+
+    ``slips`` is a sequence of ``(message, slip_fn)``: ``slip_fn`` computes what a typical
+    mistake returns (a missing term, a wrong sign). If the student's function agrees with a
+    slip on every case, the verdict names that mistake; otherwise it says how far off it is.
+    """
+    if not callable(student_fn):
+        return report(False, f"{what} should be a function. {hint}")
+    results = []
+    for args in cases:
+        try:
+            results.append(student_fn(*args))
+        except NotImplementedError:
+            return report(False, f"{what} still raises NotImplementedError: fill in the stub first.")
+        except Exception as err:  # the student's code: report, do not crash the notebook
+            return report(False, f"{what} raised {type(err).__name__}: {err}. {hint}")
+    problems = [_mismatch(got, reference_fn(*args), rtol, atol, what, " on one of the test cases") for got, args in zip(results, cases)]
+    problem = next((p for p in problems if p is not None), None)
+    if problem is None:
+        return report(True, f"{what} agrees with the reference on all {len(cases)} test cases.")
+    for message, slip_fn in slips:
+        if all(_mismatch(got, slip_fn(*args), rtol, atol, what) is None for got, args in zip(results, cases)):
+            return report(False, f"{problem} {message}")
+    return report(False, f"{problem} {hint}".strip())

@@ -6,6 +6,9 @@ A two-layer ReLU network in NTK parameterization is trained by full-batch gradie
 ``lr = multiple / lambda_0`` with ``lambda_0`` the top eigenvalue of the empirical NTK at
 initialisation. All learning rates run side by side in one ``cu.train(..., batch=True)`` call
 with an (M,) ``lr`` array; the top NTK eigenvalue is measured at every step inside the run.
+
+Predicate: ``claim_phases`` (a lazy, a catapult and a divergent run at one width; in the
+catapult run the loss spikes and the top eigenvalue drops below ``2 / lr``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import numpy as np
 from .. import _validate
 from ..data import circle_problem
 from ..kernels import as_numpy, empirical_ntk
+from ..measure import ClaimCheck, claim
 from ..models import MLP
 from ..training import train
 
@@ -134,3 +138,54 @@ def regime(width: int, multiple: float, seed: int = 0) -> str:
 def max_stable_multiple(width: int, seed: int = 0) -> float:
     """Largest ``lr x lambda_0`` in ``MULTIPLES`` whose run does not diverge."""
     return max(m for m in MULTIPLES if regime(width, m, seed) != "divergent")
+
+
+# ---------------------------------------------------------------------- claim predicate
+LAZY_MULTIPLE, CATAPULT_MULTIPLE, DIVERGENT_MULTIPLE = 1.5, 3.0, 6.0
+LAZY_EIGENVALUE_CHANGE = 0.05  # the lazy run's top eigenvalue moves by less than this (relative)
+SPIKE = 2.0  # the catapult run's loss rises above SPIKE x its start ...
+CONVERGED = 1e-2  # ... and ends below CONVERGED x its start
+
+
+def phase_summary(runs: CatapultRuns) -> dict:
+    """The numbers ``claim_phases`` judges, recomputed from ``runs.loss`` and ``runs.top_eigenvalue``."""
+    lazy, cat, div = (multiple_index(m, tuple(runs.multiples)) for m in (LAZY_MULTIPLE, CATAPULT_MULTIPLE, DIVERGENT_MULTIPLE))
+    loss, top = np.asarray(runs.loss), np.asarray(runs.top_eigenvalue)
+    stable = [m for k, m in enumerate(runs.multiples) if classify_loss(loss[k]) != "divergent"]
+    return {
+        "lazy_rise": float(np.max(loss[lazy]) / loss[lazy, 0]),
+        "lazy_eigenvalue_change": float(abs(top[lazy, -1] / runs.lam0 - 1)),
+        "spike": float(np.max(loss[cat]) / loss[cat, 0]),
+        "catapult_end": float(loss[cat, -1] / loss[cat, 0]),
+        "catapult_eigenvalue": float(top[cat, -1]),
+        "two_over_lr": float(2.0 / runs.lrs[cat]),
+        "divergent_end": float(loss[div, -1]),
+        "max_stable": float(max(stable)) if stable else float("nan"),
+    }
+
+
+def claim_phases(runs: CatapultRuns) -> ClaimCheck:
+    """Three phases at one width: at ``1.5 / lambda_0`` the loss never rises and the top eigenvalue moves by
+    less than 5%; at ``3 / lambda_0`` the loss spikes above 2x its start, ends below 1% of it and the top
+    eigenvalue ends below ``2 / lr``; at ``6 / lambda_0`` the loss diverges; the largest stable multiple of
+    the grid lies in (2, 12)."""
+    s = phase_summary(runs)
+    holds = (
+        s["lazy_rise"] <= 1.0 + 1e-12
+        and s["lazy_eigenvalue_change"] < LAZY_EIGENVALUE_CHANGE
+        and s["spike"] > SPIKE
+        and s["catapult_end"] < CONVERGED
+        and s["catapult_eigenvalue"] < s["two_over_lr"]
+        and not np.isfinite(s["divergent_end"])
+        and 2.0 < s["max_stable"] < 12.0
+    )
+    return claim(
+        "lazy below 2/lambda_0, catapult above (loss spike, top eigenvalue pushed below 2/lr), divergence beyond",
+        measured=f"lazy: rise {s['lazy_rise']:.3g}, eigenvalue change {s['lazy_eigenvalue_change']:.2g}; catapult: spike "
+        f"{s['spike']:.3g}x, end {s['catapult_end']:.2g}x, top eigenvalue {runs.lam0:.3g} -> {s['catapult_eigenvalue']:.3g} "
+        f"(2/lr = {s['two_over_lr']:.3g}); 6/lambda_0: final loss {s['divergent_end']}; "
+        f"largest stable {s['max_stable']:g}/lambda_0",
+        predicted=f"rise <= 1, change < {LAZY_EIGENVALUE_CHANGE}; spike > {SPIKE}x, end < {CONVERGED}x, "
+        "top eigenvalue < 2/lr; diverges; edge in (2, 12)/lambda_0",
+        holds=holds,
+    )

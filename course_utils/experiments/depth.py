@@ -6,6 +6,9 @@ The limit kernel's diagonal is exactly ``L + 1``; the normalised kernel
 spread over the angles in [pi/4, pi] shrinking like 1/L. Also: the empirical NTK of one random
 network on a coarser grid (width against depth), and kernel gradient flow with the depth-L
 limit kernel on 8 random circle points (``cu.circle_problem(6, 8)``).
+
+Predicates: ``claim_depth_changes_kernel`` (diagonal ``L + 1``, the shape changes with depth) and
+``claim_depth_flattens`` (the far spread of the normalised kernel falls like 1/L).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from .. import _validate
 from ..data import circle_grid, circle_problem
 from ..flow import GradientFlow
 from ..kernels import analytic_ntk, as_numpy, empirical_ntk
+from ..measure import ClaimCheck, claim
 from ..models import MLP
 
 DEPTHS = (1, 2, 4, 8, 16)
@@ -160,3 +164,40 @@ def depth_regression(depth: int, times: tuple) -> DepthRegression:
     predictions = as_numpy(flow.predict(times, K[n:, :n], jnp.zeros(PROFILE_N)))
     return DepthRegression(times, 2 * np.pi * np.arange(PROFILE_N) / PROFILE_N, predictions, as_numpy(angles),
                            as_numpy(y))
+
+
+# ---------------------------------------------------------------------- claim predicates
+DEEP_LIMIT = 0.25  # the normalised ReLU NTK away from x' = x as L -> infinity (Bonus of notebook 06)
+FLATTENING_TOLERANCE = 0.15  # on the local slope of the far spread at the largest depths (theory -1)
+
+
+def claim_depth_changes_kernel(sweep: DepthSweep) -> ClaimCheck:
+    """The limit kernel depends on depth: ``K_L(x, x) = L + 1`` (to 1e-9) and the normalised profile of
+    depth 4 differs from depth 1's by more than 0.2 (recomputed from ``sweep.profiles``)."""
+    depths = np.asarray(sweep.depths, dtype=float)
+    change = np.max(np.abs(np.asarray(sweep.profiles) - np.asarray(sweep.profiles)[0]), axis=1)
+    k = list(np.asarray(sweep.depths)).index(4) if 4 in list(sweep.depths) else min(2, len(depths) - 1)
+    diagonal_ok = np.allclose(sweep.diagonal, depths + 1.0, rtol=1e-9, atol=0)
+    return claim(
+        "the infinite-width NTK depends on depth (diagonal L + 1, the shape changes)",
+        measured=f"diagonal {', '.join(f'{v:.6g}' for v in sweep.diagonal)}; "
+        f"max |profile_4 - profile_1| = {change[k]:.3g}",
+        predicted="diagonal L + 1 exactly; a profile change > 0.2 by depth 4 (the post: 'the same regardless of depth')",
+        holds=diagonal_ok and change[k] > 0.2,
+    )
+
+
+def claim_depth_flattens(sweep: DepthSweep) -> ClaimCheck:
+    """The normalised kernel flattens: its spread over angles in [pi/4, pi] falls at every depth, with a
+    local slope against L within ``FLATTENING_TOLERANCE`` of -1 between the two largest depths
+    (recomputed from ``sweep.profiles``)."""
+    angles = np.asarray(sweep.angles)
+    part = np.asarray(sweep.profiles)[:, (angles >= FAR_START) & (angles <= math.pi)]
+    far = part.max(axis=1) - part.min(axis=1)
+    slopes = np.diff(np.log(far)) / np.diff(np.log(np.asarray(sweep.depths, dtype=float)))
+    return claim(
+        "the normalised limit NTK flattens with depth, its far spread ~ 1/L",
+        measured=f"far spread {far[0]:.3g} -> {far[-1]:.3g}; local slopes {', '.join(f'{s:.2f}' for s in slopes)}",
+        predicted=f"falls at every depth, last local slope -1 +/- {FLATTENING_TOLERANCE}",
+        holds=np.all(np.diff(far) < 0) and abs(slopes[-1] + 1) <= FLATTENING_TOLERANCE,
+    )

@@ -9,6 +9,9 @@ training inputs and the hidden features ``phi(h)`` on the training inputs and on
 From these: the relative feature movement ``||Phi_t - Phi_0||_F / ||Phi_0||_F`` and the
 relative kernel movement ``||K_t - K_0||_F / ||K_0||_F``. In NTK parameterization both vanish
 as the width N grows (features like N^-1/2); under muP they stay of order one.
+
+Predicates: ``claim_lazy_features`` (NTK parameterization: feature movement ~ N^-1/2) and
+``claim_rich_features`` (muP: feature movement flat in width, kernel moving by order one).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import numpy as np
 from .. import _validate
 from ..data import circle_grid, circle_problem
 from ..kernels import as_numpy, empirical_ntk
+from ..measure import ClaimCheck, claim, fit_power_law
 from ..models import MLP, activation_fn
 from ..training import log_record_steps, train
 
@@ -148,3 +152,38 @@ def movement_sweep(parameterization: str, activation: str = "relu", widths=WIDTH
     features = np.asarray([r.feature_change[:, -1] for r in runs])
     kernels = np.asarray([r.kernel_change[:, -1] for r in runs])
     return FeatureSweep(np.asarray(widths), features, kernels, features.mean(axis=1), kernels.mean(axis=1))
+
+
+# ---------------------------------------------------------------------- claim predicates
+EXPONENT_TOLERANCE = 0.15  # on exponents -1/2 (NTK) and 0 (muP): a third of the gap between them
+MUP_KERNEL_CHANGE = 0.3  # muP: the kernel moves by at least this fraction of its size at every width
+NTK_KERNEL_CHANGE = 0.05  # NTK parameterization: at the largest width it moves by less than this
+
+
+def claim_lazy_features(sweep: FeatureSweep) -> ClaimCheck:
+    """NTK parameterization: the final feature movement (seed mean, recomputed from ``sweep.feature_change``)
+    falls like ``N^-1/2`` (exponent within ``EXPONENT_TOLERANCE``) and the kernel moves by less than
+    ``NTK_KERNEL_CHANGE`` at the largest width."""
+    features = np.asarray(sweep.feature_change).mean(axis=1)
+    kernels = np.asarray(sweep.kernel_change).mean(axis=1)
+    fit = fit_power_law(sweep.widths, features)
+    return claim(
+        "NTK parameterization: hidden features freeze like N^-1/2",
+        measured=f"exponent {fit}; kernel moves {kernels[-1]:.3g} at N = {int(sweep.widths[-1])}",
+        predicted=f"-0.5 +/- {EXPONENT_TOLERANCE}; kernel change < {NTK_KERNEL_CHANGE}",
+        holds=abs(fit.exponent + 0.5) <= EXPONENT_TOLERANCE and kernels[-1] < NTK_KERNEL_CHANGE,
+    )
+
+
+def claim_rich_features(sweep: FeatureSweep) -> ClaimCheck:
+    """muP: the final feature movement is flat in width (exponent within ``EXPONENT_TOLERANCE`` of 0) and
+    the kernel moves by more than ``MUP_KERNEL_CHANGE`` of its size at every width."""
+    features = np.asarray(sweep.feature_change).mean(axis=1)
+    kernels = np.asarray(sweep.kernel_change).mean(axis=1)
+    fit = fit_power_law(sweep.widths, features)
+    return claim(
+        "muP: hidden features move by order one at every width, and so does the kernel",
+        measured=f"exponent {fit}; kernel moves {kernels.min():.3g} to {kernels.max():.3g}",
+        predicted=f"0 +/- {EXPONENT_TOLERANCE}; kernel change > {MUP_KERNEL_CHANGE} at every width",
+        holds=abs(fit.exponent) <= EXPONENT_TOLERANCE and np.all(kernels > MUP_KERNEL_CHANGE),
+    )

@@ -12,10 +12,13 @@ uses two learning rates: ``LR_EARLY`` until ``T_SWITCH`` (the fast directions co
 there), then ``LR_LATE`` (only slow directions are left, for which ``LR_LATE * lambda`` is
 small). Its records contain every time the slider offers (``FLOW_TIMES``).
 
-What the claim checks assert: the gap between network and prediction per width
-(``prediction_gap``), the convergence bound on the prediction and on the trained networks
-(``bound_check``), the closed form against a numerical ODE solve (``ode_reference``), and the
-discrete recursion on both sides of ``2 / lambda_max`` (``discrete_run``, ``stability_edge``).
+What the claim checks assert, each through a predicate ``claim_*(result) -> ClaimCheck``:
+the output velocity ``-K r`` (``output_velocity``, ``claim_output_velocity``), the closed form
+against a numerical ODE solve (``ode_comparison``, ``claim_closed_form_matches_ode``), the gap
+between network and prediction per width (``prediction_gap``, ``claim_prediction_gap``), the
+convergence bound on the trained networks with their own ``K0`` (``bound_check``,
+``claim_bound_on_networks``), and the discrete recursion on both sides of ``2 / lambda_max``
+(``stability_edge``, ``claim_stability_edge``; ``discrete_run`` for the demo).
 """
 
 from __future__ import annotations
@@ -24,17 +27,22 @@ import functools
 import math
 from typing import NamedTuple
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from .. import _validate
 from ..data import circle_grid, circle_points, fourier_target
 from ..flow import GradientFlow, discrete_residuals
 from ..kernels import empirical_ntk
-from ..measure import PowerLawFit, fit_power_law, top_eigenvalue
+from ..measure import ClaimCheck, PowerLawFit, claim, fit_power_law, top_eigenvalue
 from ..models import MLP
 from ..training import train
 
 FLOW_WIDTHS = (64, 256, 1024, 4096)
+BOUND_WIDTHS = (16, 32, *FLOW_WIDTHS)  # the bound is also tried on narrower networks than the demo offers
+WIDE = 1024  # from this width on the trained network is claimed to obey the bound
+DISCRETE_WIDTH = 4096  # the kernel of the discrete-steps demo
 FLOW_TIMES = (0.0, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 50.0, 100.0)
 FLOW_SEED = 0
 N_TRAIN = 16
@@ -217,10 +225,14 @@ class PredictionGap(NamedTuple):
 
     train_gap : (W,) ``max |f_net(t, x_i) - f_flow(t, x_i)|`` over the slider times and training
     inputs; grid_gap : (W,) the same on the plotting grid; residual_scale : (W,) ``max |f0 - y|``;
-    fit : the power law of ``train_gap`` in N.
+    fit : the power law of ``train_gap`` in N; net_outputs and kernel_outputs : (W, T, n) the
+    trained network and its kernel prediction on the training inputs at the slider times (what
+    ``claim_prediction_gap`` reads).
     """
 
     widths: np.ndarray
+    net_outputs: np.ndarray
+    kernel_outputs: np.ndarray
     train_gap: np.ndarray
     grid_gap: np.ndarray
     residual_scale: np.ndarray
@@ -232,18 +244,45 @@ def prediction_gap(widths=FLOW_WIDTHS) -> PredictionGap:
     """The gap between network and kernel prediction for every width (at least two, for the fit)."""
     widths = _check_widths(widths, minimum=2)
     times = np.asarray(FLOW_TIMES)
-    train_gap, grid_gap, scale = [], [], []
+    train_gap, grid_gap, scale, net, kernel = [], [], [], [], []
     for w in widths:
         d = flow_width_data(w)
-        train_gap.append(float(np.max(np.abs(d.net_outputs - np.asarray(d.flow.outputs(times))))))
+        net.append(d.net_outputs)
+        kernel.append(np.asarray(d.flow.outputs(times)))
+        train_gap.append(float(np.max(np.abs(net[-1] - kernel[-1]))))
         grid_gap.append(float(np.max(np.abs(d.net_grid - np.asarray(d.predictor(times))))))
         scale.append(float(np.max(np.abs(d.f0 - np.asarray(d.flow.y)))))
     return PredictionGap(
         widths=np.asarray(widths),
+        net_outputs=np.asarray(net),
+        kernel_outputs=np.asarray(kernel),
         train_gap=np.asarray(train_gap),
         grid_gap=np.asarray(grid_gap),
         residual_scale=np.asarray(scale),
         fit=fit_power_law(widths, train_gap),
+    )
+
+
+GAP_TOLERANCE = (
+    0.05  # the widest network's largest gap; initial residuals are about 2-3, the gap at N = 4096 about 0.02
+)
+
+
+def claim_prediction_gap(result: PredictionGap) -> ClaimCheck:
+    """A wide network stays within ``GAP_TOLERANCE`` of its own kernel prediction, and the gap shrinks with width.
+
+    Recomputed from ``result.net_outputs`` and ``result.kernel_outputs``: the widest network's
+    largest gap must be below ``GAP_TOLERANCE`` and at most a quarter of the narrowest one's.
+    A prediction that runs at twice the speed, or a gap that does not shrink, fails.
+    """
+    gaps = np.max(np.abs(result.net_outputs - result.kernel_outputs), axis=(1, 2))
+    fit = fit_power_law(result.widths, gaps)
+    return claim(
+        f"the N = {result.widths[-1]} network follows its kernel prediction, and the gap shrinks with width",
+        measured=f"largest gap {gaps[-1]:.3g} at N = {result.widths[-1]} ({gaps[0]:.3g} at N = {result.widths[0]}), "
+        f"exponent {fit}",
+        predicted=f"below {GAP_TOLERANCE} and below a quarter of the narrowest gap; exponent about -0.5",
+        holds=gaps[-1] < GAP_TOLERANCE and gaps[-1] < gaps[0] / 4,
     )
 
 
@@ -262,23 +301,27 @@ class BoundCheck(NamedTuple):
     """The convergence bound ``||r(t)||^2 <= exp(-2 lambda_min t) ||r(0)||^2`` per width, ``lambda_min`` of the network's own K0.
 
     times : (T,) the slider times t > 0; kernel_ratio : (W, T) left side / right side for the
-    closed-form prediction; network_ratio : (W, T) the same for the trained network's residual;
-    lambda_min : (W,) the smallest eigenvalue of each K0.
+    closed-form prediction (<= 1 by construction); network_ratio : (W, T) the same for the
+    trained network's residual; lambda_min : (W,) the smallest eigenvalue of each K0;
+    network_residual_sq : (W, T) ``||r_net(t)||^2`` and initial_residual_sq : (W,) ``||r(0)||^2``
+    (what ``claim_bound_on_networks`` recomputes the ratios from).
     """
 
     widths: np.ndarray
     times: np.ndarray
+    network_residual_sq: np.ndarray
+    initial_residual_sq: np.ndarray
     kernel_ratio: np.ndarray
     network_ratio: np.ndarray
     lambda_min: np.ndarray
 
 
 @functools.cache
-def bound_check(widths=FLOW_WIDTHS) -> BoundCheck:
+def bound_check(widths=BOUND_WIDTHS) -> BoundCheck:
     """The convergence bound on the kernel prediction and on the trained network, for every width."""
     widths = _check_widths(widths)
     times = np.asarray(FLOW_TIMES[1:])
-    kernel_ratio, network_ratio, lam_min = [], [], []
+    kernel_ratio, network_ratio, lam_min, net_sq, init_sq = [], [], [], [], []
     for w in widths:
         d = flow_width_data(w)
         y = np.asarray(d.flow.y)
@@ -288,12 +331,39 @@ def bound_check(widths=FLOW_WIDTHS) -> BoundCheck:
         kernel_ratio.append(bound_ratios(d.flow, times))
         network_ratio.append(residual_sq / (np.exp(-2 * lam * times) * r0_sq))
         lam_min.append(lam)
+        net_sq.append(residual_sq)
+        init_sq.append(r0_sq)
     return BoundCheck(
         widths=np.asarray(widths),
         times=times,
+        network_residual_sq=np.asarray(net_sq),
+        initial_residual_sq=np.asarray(init_sq),
         kernel_ratio=np.asarray(kernel_ratio),
         network_ratio=np.asarray(network_ratio),
         lambda_min=np.asarray(lam_min),
+    )
+
+
+def claim_bound_on_networks(result: BoundCheck, wide: int = WIDE) -> ClaimCheck:
+    """The trained networks of width >= ``wide`` obey ``||r(t)||^2 <= exp(-2 lambda_min t) ||r(0)||^2`` at every time.
+
+    ``lambda_min`` is that network's own ``K0``'s; the ratios are recomputed from the recorded
+    residuals. The narrower networks are reported, not asserted (nothing protects them). A
+    bound with the wrong rate (2 lambda_min) or a network that trains at half the speed fails.
+    """
+    ratio = result.network_residual_sq / (
+        np.exp(-2 * result.lambda_min[:, None] * result.times[None]) * result.initial_residual_sq[:, None]
+    )
+    worst = ratio.max(axis=1)
+    is_wide = result.widths >= wide
+    if not np.any(is_wide):
+        raise ValueError(f"no width >= {wide} in the experiment")
+    narrow = ", ".join(f"N = {w}: {r:.3g}" for w, r in zip(result.widths[~is_wide], worst[~is_wide]))
+    return claim(
+        f"trained networks of width >= {wide} obey the convergence bound with their own lambda_min",
+        measured=f"largest ratio {worst[is_wide].max():.3g} (narrower, not asserted: {narrow or 'none'})",
+        predicted="ratio ||r(t)||^2 / (exp(-2 lambda_min t) ||r(0)||^2) <= 1 at every time",
+        holds=np.all(worst[is_wide] <= 1.0),
     )
 
 
@@ -320,6 +390,78 @@ def ode_reference(K, y, f0, times, rtol: float = 1e-12, atol: float = 1e-14) -> 
     if not solved.success:
         raise RuntimeError(f"solve_ivp failed: {solved.message}")
     return solved.y.T
+
+
+class OdeComparison(NamedTuple):
+    """The closed-form flow of one network's ``K0`` against scipy's ODE solve: times (T,), closed_form and numerical (T, n)."""
+
+    width: int
+    times: np.ndarray
+    closed_form: np.ndarray
+    numerical: np.ndarray
+
+
+@functools.cache
+def ode_comparison(width: int = 1024) -> OdeComparison:
+    """``GradientFlow(K0, y, f0).outputs`` against ``ode_reference`` at the slider times, for ``flow_width_data(width)``."""
+    d = flow_width_data(_validate.positive_int(width, "width"))
+    times = np.asarray(FLOW_TIMES)
+    closed = np.asarray(d.flow.outputs(times))
+    return OdeComparison(int(width), times, closed, ode_reference(d.K0, d.flow.y, d.f0, times))
+
+
+ODE_TOLERANCE = 1e-8  # the solver runs at rtol 1e-12; outputs are of order 1
+
+
+def claim_closed_form_matches_ode(result: OdeComparison) -> ClaimCheck:
+    """The eigendecomposition solution equals a numerical solve of ``df/dt = -K0 (f - y)`` at every time."""
+    difference = float(np.max(np.abs(result.closed_form - result.numerical)))
+    return claim(
+        "the closed form exp(-K0 t) solves the linear ODE",
+        measured=f"largest difference from the DOP853 solve {difference:.2g}",
+        predicted=f"0 up to the solver's tolerance (below {ODE_TOLERANCE})",
+        holds=difference < ODE_TOLERANCE,
+    )
+
+
+class OutputVelocity(NamedTuple):
+    """``d yhat / dt`` by a central difference along ``-grad L`` (``measured``) against ``-K r`` (``predicted``), shape (n,)."""
+
+    width: int
+    eps: float
+    measured: np.ndarray
+    predicted: np.ndarray
+
+
+@functools.cache
+def output_velocity(width: int = 1024, eps: float = 1e-5) -> OutputVelocity:
+    """Move ``flow_model(width).init(FLOW_SEED)`` by ``-+eps grad L`` and compare the output velocity with ``-K0 r``."""
+    model = flow_model(width)
+    eps = _validate.finite_float(eps, "eps", minimum=0.0, strict=True)
+    _, x, y, _, _ = flow_problem()
+    params = model.init(FLOW_SEED)
+    grad = jax.jit(jax.grad(lambda p: 0.5 * jnp.sum((model.apply(p, x) - y) ** 2)))(params)
+
+    def step(size):
+        return jax.tree_util.tree_map(lambda p, g: p - size * g, params, grad)
+
+    measured = (model.apply(step(eps), x) - model.apply(step(-eps), x)) / (2 * eps)
+    predicted = -empirical_ntk(model, params, x) @ (model.apply(params, x) - y)
+    return OutputVelocity(int(width), float(eps), np.asarray(measured), np.asarray(predicted))
+
+
+VELOCITY_TOLERANCE = 1e-6  # relative; the central difference is accurate to O(eps^2) = 1e-10
+
+
+def claim_output_velocity(result: OutputVelocity) -> ClaimCheck:
+    """The outputs move with velocity ``-K r`` under gradient flow (the chain rule), to ``VELOCITY_TOLERANCE``."""
+    error = float(np.max(np.abs(result.measured - result.predicted)) / np.max(np.abs(result.predicted)))
+    return claim(
+        "under gradient flow the outputs move with velocity -K r",
+        measured=f"relative difference {error:.2g}",
+        predicted=f"0 up to the finite step (below {VELOCITY_TOLERANCE})",
+        holds=error < VELOCITY_TOLERANCE,
+    )
 
 
 def critical_lr(K) -> float:
@@ -362,12 +504,14 @@ class StabilityEdge(NamedTuple):
     """The discrete recursion at learning rates ``factors x 2 / lambda_max``, per width.
 
     critical_lr : (W,) ``2 / lambda_max`` of each K0; growth : (W, F) ``||r_steps|| / ||r_0||``;
-    monotone : (W, F) whether ``||r_k||`` never increased.
+    monotone : (W, F) whether ``||r_k||`` never increased; norms : (W, F, steps + 1) ``||r_k||``
+    (what ``claim_stability_edge`` reads).
     """
 
     widths: np.ndarray
     factors: np.ndarray
     steps: int
+    norms: np.ndarray
     critical_lr: np.ndarray
     growth: np.ndarray
     monotone: np.ndarray
@@ -379,7 +523,7 @@ def stability_edge(widths=FLOW_WIDTHS, factors=EDGE_FACTORS, steps: int = EDGE_S
     widths = _check_widths(widths)
     factors = tuple(_validate.finite_float(f, "factor", minimum=0.0, strict=True) for f in factors)
     steps = _validate.positive_int(steps, "steps")
-    critical, growth, monotone = [], [], []
+    critical, growth, monotone, all_norms = [], [], [], []
     for w in widths:
         d = flow_width_data(w)
         r0 = d.f0 - np.asarray(d.flow.y)
@@ -387,45 +531,90 @@ def stability_edge(widths=FLOW_WIDTHS, factors=EDGE_FACTORS, steps: int = EDGE_S
         norms = [np.linalg.norm(discrete_residuals(d.K0, r0, f * critical[-1], steps), axis=1) for f in factors]
         growth.append([n[-1] / n[0] for n in norms])
         monotone.append([bool(np.all(np.diff(n) <= 1e-12)) for n in norms])
+        all_norms.append(norms)
     return StabilityEdge(
         widths=np.asarray(widths),
         factors=np.asarray(factors),
         steps=steps,
+        norms=np.asarray(all_norms),
         critical_lr=np.asarray(critical),
         growth=np.asarray(growth),
         monotone=np.asarray(monotone),
     )
 
 
+BLOW_UP = 1e3  # growth of ||r|| over the run that counts as divergence
+
+
+def claim_stability_edge(result: StabilityEdge) -> ClaimCheck:
+    """Below ``2 / lambda_max`` the residual never grows and shrinks; above it, it blows up (by more than ``BLOW_UP``).
+
+    Read from ``result.norms`` per factor: a factor < 1 must give a monotone decrease, a factor
+    > 1 a growth above ``BLOW_UP``, at every width. A run whose "critical" learning rate is
+    wrong (e.g. 1 / lambda_max) fails.
+    """
+    norms = np.asarray(result.norms)
+    growth = norms[..., -1] / norms[..., 0]
+    never_up = np.all(np.diff(norms, axis=-1) <= 1e-12 * norms[..., :1], axis=-1)
+    below = np.asarray(result.factors) < 1
+    above = np.asarray(result.factors) > 1
+    holds = bool(np.any(below) and np.any(above))
+    holds = holds and np.all(never_up[:, below]) and np.all(growth[:, below] < 1) and np.all(growth[:, above] > BLOW_UP)
+    return claim(
+        "gradient descent on the linear model is stable below lr = 2 / lambda_max and diverges above",
+        measured=f"after {result.steps} steps ||r|| / ||r_0|| from {growth[:, below].min():.3g} to "
+        f"{growth[:, below].max():.3g} below (monotone: {bool(np.all(never_up[:, below]))}), "
+        f"from {growth[:, above].min():.3g} above",
+        predicted=f"below: monotone decrease; above: growth beyond {BLOW_UP:g}",
+        holds=holds,
+    )
+
+
 __all__ = [
+    "BLOW_UP",
+    "BOUND_WIDTHS",
     "DISCRETE_TIMES",
+    "DISCRETE_WIDTH",
     "EDGE_FACTORS",
     "EDGE_STEPS",
     "FLOW_SEED",
     "FLOW_TIMES",
     "FLOW_WIDTHS",
+    "GAP_TOLERANCE",
     "LR_EARLY",
     "LR_FACTORS",
     "LR_LATE",
     "N_GRID",
     "N_TRAIN",
+    "ODE_TOLERANCE",
     "T_END",
     "T_SWITCH",
+    "VELOCITY_TOLERANCE",
+    "WIDE",
     "BoundCheck",
     "Descent",
     "DiscreteRun",
     "FlowData",
+    "OdeComparison",
+    "OutputVelocity",
     "PredictionGap",
     "StabilityEdge",
     "bound_check",
     "bound_ratios",
+    "claim_bound_on_networks",
+    "claim_closed_form_matches_ode",
+    "claim_output_velocity",
+    "claim_prediction_gap",
+    "claim_stability_edge",
     "critical_lr",
     "discrete_run",
     "flow_model",
     "flow_problem",
     "flow_width_data",
     "grid_outputs",
+    "ode_comparison",
     "ode_reference",
+    "output_velocity",
     "prediction_gap",
     "slider_records",
     "stability_edge",

@@ -6,10 +6,13 @@ What the claim checks of notebook 03 assert, and what its figures draw:
   trained side by side (one ``train(..., batch=True)`` call that records the kernel at every
   record through ``measure``) plus more seeds at initialisation (``fig1_width_data``);
 * the distance of the empirical kernel to the analytic one, and the spread across seeds,
-  against width (``limit_distance``: theory ``N^-1/2``);
-* the relative kernel change during training against width (``kernel_change``);
+  against width (``limit_distance``: theory ``N^-1/2``; predicate ``claim_limit_distance``);
+* the relative kernel change during training against width (``kernel_change``; predicate
+  ``claim_kernel_change``);
 * the two readings of "similar response to weight perturbations" (``nudge_response``,
-  ``perturbation_responses``, ``similarity_experiment``);
+  ``perturbation_responses``, ``similarity_experiment``; predicates ``claim_nudge`` and
+  ``claim_perturbation_covariance``: the covariance of ``PERTURBATION_DIRECTIONS`` random
+  responses against the whole kernel row);
 * the ReLU's arc-cosine expectations, written out for the notebook's Monte Carlo check
   (``arccos_kernels``).
 
@@ -32,9 +35,9 @@ import numpy as np
 from .. import _validate
 from ..data import circle_points
 from ..kernels import analytic_ntk, empirical_ntk
-from ..measure import PowerLawFit, fit_power_law, relative_distance
+from ..measure import ClaimCheck, PowerLawFit, claim, fit_power_law, relative_distance
 from ..models import MLP
-from ..training import train
+from ..training import log_record_steps, train
 
 FIG1_WIDTHS = (64, 256, 1024)
 FIG1_SEEDS = 10  # trained networks per width (as in Jacot et al.)
@@ -43,7 +46,8 @@ N_GAMMA = 61  # angles in [-pi, pi]; the middle one is gamma = 0, i.e. x0 itself
 N_TRAIN = 8
 FIG1_LR = 0.4
 FIG1_STEPS = 30
-FIG1_RECORD_EVERY = 5
+FIG1_RECORD_STEPS = tuple(int(k) for k in log_record_steps(FIG1_STEPS, 12))  # log-spaced records (time slider)
+PERTURBATION_DIRECTIONS = 10_000  # random weight directions: enough to resolve the kernel row to about 1%
 
 
 def fig1_model(width: int) -> MLP:
@@ -83,7 +87,7 @@ def fig1_analytic_row() -> np.ndarray:
 class Fig1Data(NamedTuple):
     """Everything the Fig. 1 demo and the claim checks need at one width N (numpy arrays).
 
-    times : (T,) recorded gradient-flow times ``lr * step``.
+    times : (T,) recorded gradient-flow times ``lr * step`` (log-spaced steps ``FIG1_RECORD_STEPS``).
     rows : (S, T, G) ``K(x0, x(gamma))`` of each trained seed at each recorded time.
     train_kernels : (S, T, n, n) the kernel on the training inputs at each recorded time.
     loss : (S, T) training loss ``1/2 ||f - y||^2``.
@@ -123,7 +127,7 @@ def fig1_width_data(
     spread_seeds: int = SPREAD_SEEDS,
     lr: float = FIG1_LR,
     steps: int = FIG1_STEPS,
-    record_every: int = FIG1_RECORD_EVERY,
+    record_steps: tuple = FIG1_RECORD_STEPS,
 ) -> Fig1Data:
     """Train seeds ``0 .. seeds - 1`` of width ``width`` and record their NTK at every record; cached.
 
@@ -150,7 +154,7 @@ def fig1_width_data(
             y_train,
             lr=lr,
             steps=steps,
-            record_every=record_every,
+            record_steps=np.asarray(record_steps),
             measure=measure,
         )
         rows.append(np.asarray(traj.measurements[0]))
@@ -183,9 +187,13 @@ class LimitDistance(NamedTuple):
     mean_distance : (W,) its mean over the seeds; ``distance_fit`` its power law in N.
     spread : (W,) standard deviation across seeds of ``K(x0, x(gamma))``, averaged over gamma;
         ``spread_fit`` its power law in N (theory for both exponents: -1/2).
+    rows : (W, S, G) the measured rows ``K(x0, x(gamma))``; limit : (G,) ``K_inf(x0, x(gamma))``
+        (what ``claim_limit_distance`` recomputes everything from).
     """
 
     widths: np.ndarray
+    rows: np.ndarray
+    limit: np.ndarray
     distances: np.ndarray
     mean_distance: np.ndarray
     distance_fit: PowerLawFit
@@ -198,20 +206,53 @@ def limit_distance(widths=FIG1_WIDTHS) -> LimitDistance:
     """Distance to the analytic kernel and spread across ``SPREAD_SEEDS`` seeds at initialisation, per width."""
     widths = _check_widths(widths)
     limit = fig1_analytic_row()
-    distances, spread = [], []
-    for w in widths:
-        rows = fig1_width_data(w).init_rows
-        distances.append([relative_distance(row, limit) for row in rows])
-        spread.append(float(np.mean(np.std(rows, axis=0, ddof=1))))
-    distances, spread = np.asarray(distances), np.asarray(spread)
-    mean_distance = distances.mean(axis=1)
+    rows = np.asarray([fig1_width_data(w).init_rows for w in widths])
+    distances, mean_distance, spread = _distance_and_spread(rows, limit)
     return LimitDistance(
         widths=np.asarray(widths),
+        rows=rows,
+        limit=limit,
         distances=distances,
         mean_distance=mean_distance,
         distance_fit=fit_power_law(widths, mean_distance),
         spread=spread,
         spread_fit=fit_power_law(widths, spread),
+    )
+
+
+def _distance_and_spread(rows, limit):
+    """Per width: the relative distance of every seed's row to the limit (W, S), its mean (W,), the spread (W,)."""
+    distances = np.asarray([[relative_distance(row, limit) for row in width_rows] for width_rows in rows])
+    spread = np.asarray([float(np.mean(np.std(width_rows, axis=0, ddof=1))) for width_rows in rows])
+    return distances, distances.mean(axis=1), spread
+
+
+LIMIT_EXPONENT_TOLERANCE = 0.1  # |exponent + 1/2|: the fit's stderr is 0.01, the small-width correction about 0.05
+
+
+def claim_limit_distance(result: LimitDistance) -> ClaimCheck:
+    """The empirical kernel converges to the analytic one: distance and spread both fall like ``N^-1/2``.
+
+    Recomputed from ``result.rows`` and ``result.limit``: the mean relative distance to
+    ``K_inf`` must fall at every width step and its exponent, like that of the spread across
+    seeds, must be within ``LIMIT_EXPONENT_TOLERANCE`` of -1/2. A kernel that converges to
+    something else (e.g. 1.15 K_inf) has a distance that levels off at 0.15 and fails.
+    """
+    _, mean_distance, spread = _distance_and_spread(result.rows, result.limit)
+    distance_fit = fit_power_law(result.widths, mean_distance)
+    spread_fit = fit_power_law(result.widths, spread)
+    falls = bool(np.all(np.diff(mean_distance) < 0))
+    holds = (
+        falls
+        and abs(distance_fit.exponent + 0.5) <= LIMIT_EXPONENT_TOLERANCE
+        and abs(spread_fit.exponent + 0.5) <= LIMIT_EXPONENT_TOLERANCE
+    )
+    return claim(
+        "the empirical NTK converges to the analytic one (distance to K_inf and spread across seeds ~ N^-1/2)",
+        measured=f"distance exponent {distance_fit}, spread exponent {spread_fit}, "
+        f"distance {mean_distance[0]:.3g} -> {mean_distance[-1]:.3g}",
+        predicted=f"both exponents -0.5 +/- {LIMIT_EXPONENT_TOLERANCE}, distance falling at every width",
+        holds=holds,
     )
 
 
@@ -240,7 +281,7 @@ def kernel_change(widths=FIG1_WIDTHS) -> KernelChange:
         K = fig1_width_data(w).train_kernels  # (S, T, n, n)
         per_seed.append([[relative_distance(K_t, K_s[0]) for K_t in K_s] for K_s in K])
     per_seed = np.asarray(per_seed)
-    curves = per_seed.mean(axis=1)
+    curves = per_seed.mean(axis=1)  # (W, T)
     return KernelChange(
         widths=np.asarray(widths),
         times=fig1_width_data(widths[0]).times,
@@ -248,6 +289,28 @@ def kernel_change(widths=FIG1_WIDTHS) -> KernelChange:
         curves=curves,
         final=curves[:, -1],
         fit=fit_power_law(widths, curves[:, -1]),
+    )
+
+
+CHANGE_EXPONENT_RANGE = (-1.3, -0.4)  # at least as fast as Lee et al.'s N^-1/2 (one stderr of slack), not N^-2
+
+
+def claim_kernel_change(result: KernelChange) -> ClaimCheck:
+    """The kernel moves less during training as the width grows, with an exponent between the bound and -1.
+
+    Recomputed from ``result.per_seed``: the mean final change must fall by at least 4x over the
+    widths and its exponent lie in ``CHANGE_EXPONENT_RANGE``: no slower than Lee et al.'s
+    ``N^-1/2`` (within about one standard error) and nowhere near the post's ``N^-2``. For ReLU
+    Lee et al.'s theorem does not apply (it needs a smooth activation); notebook 06 measures erf.
+    """
+    final = result.per_seed.mean(axis=1)[:, -1]
+    fit = fit_power_law(result.widths, final)
+    low, high = CHANGE_EXPONENT_RANGE
+    return claim(
+        "the relative kernel change during training shrinks with width",
+        measured=f"exponent {fit}, change {final[0]:.3g} -> {final[-1]:.3g}",
+        predicted=f"exponent in ({low}, {high}): Lee et al. bound -0.5 (smooth activations), the post's count -2",
+        holds=final[-1] < final[0] / 4 and low < fit.exponent < high,
     )
 
 
@@ -284,26 +347,31 @@ def _nudge(model, params, x0, xs, eps):
     return (model.forward(moved, xs)[1] - model.forward(params, xs)[1]) / eps
 
 
+RESPONSE_BATCH = 500  # random directions per vectorised batch (bounds the memory of the jvp)
+
+
 @functools.partial(jax.jit, static_argnums=(0, 3))
 def _random_tangents(model, params, x, num, key):
     leaves, treedef = jax.tree_util.tree_flatten(params)
 
     def one(k):
         keys = jax.random.split(k, len(leaves))
-        delta = [jax.random.normal(kk, leaf.shape, dtype=leaf.dtype) for kk, leaf in zip(keys, leaves)]
-        delta = jax.tree_util.tree_unflatten(treedef, delta)
-        return jax.jvp(lambda p: model.forward(p, x)[1], (params,), (delta,))[1]
+        delta = treedef.unflatten(
+            [jax.random.normal(kk, leaf.shape, dtype=leaf.dtype) for kk, leaf in zip(keys, leaves)]
+        )
+        return jax.jvp(lambda p: model.apply(p, x), (params,), (delta,))[1]
 
-    return jax.vmap(one)(jax.random.split(key, num))
+    return jax.lax.map(one, jax.random.split(key, num), batch_size=RESPONSE_BATCH)
 
 
-def perturbation_responses(model: MLP, params, x, num: int = 400, seed: int = 0) -> np.ndarray:
+def perturbation_responses(model: MLP, params, x, num: int = PERTURBATION_DIRECTIONS, seed: int = 0) -> np.ndarray:
     """First-order responses of f at the inputs ``x`` to ``num`` random weight directions.
 
-    Draws ``delta ~ N(0, I)`` in parameter space and returns ``J(x) delta`` with shape
-    (num, n): one row per perturbation, one column per input. Over the random directions the
-    covariance of two columns is exactly ``K(x_i, x_j)``, because
-    ``E[(J_i . delta)(J_j . delta)] = J_i . J_j``.
+    Draws ``delta ~ N(0, I)`` in parameter space (direction ``i`` from the key
+    ``jax.random.split(PRNGKey(seed), num)[i]``, one normal draw per parameter leaf) and
+    returns ``J(x) delta`` by ``jax.jvp``, shape (num, n): one row per perturbation, one
+    column per input. Over the random directions the covariance of two columns is exactly
+    ``K(x_i, x_j)``, because ``E[(J_i . delta)(J_j . delta)] = J_i . J_j``.
     """
     _check_mlp(model)
     model.check_params(params)
@@ -336,34 +404,53 @@ class Similarity(NamedTuple):
 
     gammas : (G,) angles of the circle grid; k_row : (G,) ``K(x(gamma), x0)``;
     nudge_change : (G,) the change of f per unit step along ``grad f(x0)``;
-    nudge_mismatch : ``max |nudge_change - k_row| / max |k_row|``; near, far : ``PairResponse``.
+    nudge_mismatch : ``max |nudge_change - k_row| / max |k_row|``; eps : the step size;
+    responses_x0 : (num,) and responses_grid : (num, G) the responses of f at x0 and on the
+    grid to ``num`` random directions (what ``claim_perturbation_covariance`` reads);
+    near, far : ``PairResponse`` at two single angles (the scatter plots).
     """
 
     gammas: np.ndarray
     k_row: np.ndarray
     nudge_change: np.ndarray
     nudge_mismatch: float
+    eps: float
+    responses_x0: np.ndarray
+    responses_grid: np.ndarray
     near: PairResponse
     far: PairResponse
 
 
+def response_covariance(responses_x0, responses_grid):
+    """The sample covariance ``mean(a * b)`` of the responses at x0 with those on the grid, and its standard error."""
+    products = np.asarray(responses_x0)[:, None] * np.asarray(responses_grid)
+    return products.mean(axis=0), products.std(axis=0, ddof=1) / np.sqrt(products.shape[0])
+
+
 @functools.cache
 def similarity_experiment(
-    model: MLP = PICTURE_MODEL, seed: int = 0, near: float = 0.3, far: float = 2.5, num: int = 400, eps: float = 1e-3
+    model: MLP = PICTURE_MODEL,
+    seed: int = 0,
+    near: float = 0.3,
+    far: float = 2.5,
+    num: int = PERTURBATION_DIRECTIONS,
+    eps: float = 1e-3,
 ) -> Similarity:
     """One network ``model.init(seed)``: a nudge along ``grad f(x0)`` and ``num`` random directions.
 
-    The nudge changes f on the whole circle by ``eps K(x, x0)``; the responses of f at ``x0``
-    and at the inputs at angles ``near`` and ``far`` have covariance ``K(x0, x)``.
+    The nudge changes f on the whole circle (the 61 angles of ``fig1_angles``) by ``eps K(x, x0)``; the responses of
+    f to the random directions are taken at ``x0``, at the angles ``near`` and ``far`` and on
+    the whole grid (one ``perturbation_responses`` call with ``seed``); their covariance with
+    the response at ``x0`` is ``K(x0, x)``.
     """
     if not isinstance(model, MLP) or model.in_dim != 2:
         raise ValueError("model must be a course_utils.MLP with in_dim=2 (inputs on the unit circle)")
     params = model.init(_validate.positive_int(seed, "seed", minimum=0))
-    gammas = np.linspace(-np.pi, np.pi, 181)
-    df, k_row = nudge_response(model, params, fig1_reference_point(), circle_points(gammas), eps=eps)
+    gammas, grid = fig1_angles()
+    df, k_row = nudge_response(model, params, fig1_reference_point(), grid, eps=eps)
     angles = np.array([0.0, near, far])
     pair_points = circle_points(angles)
-    responses = perturbation_responses(model, params, pair_points, num=num, seed=seed)
+    responses = perturbation_responses(model, params, np.concatenate([pair_points, grid]), num=num, seed=seed)
     K_pairs = np.asarray(empirical_ntk(model, params, pair_points))
     pairs = []
     for j in (1, 2):
@@ -384,8 +471,148 @@ def similarity_experiment(
         k_row=k_row,
         nudge_change=df,
         nudge_mismatch=float(np.max(np.abs(df - k_row)) / np.max(np.abs(k_row))),
+        eps=float(eps),
+        responses_x0=responses[:, 0],
+        responses_grid=responses[:, 3:],
         near=pairs[0],
         far=pairs[1],
+    )
+
+
+def claim_nudge(result: Similarity) -> ClaimCheck:
+    """A step ``eps`` along ``grad f(x0)`` changes f by ``eps K(x, x0)``: the mismatch is O(eps), below ``3 eps``."""
+    mismatch = float(np.max(np.abs(result.nudge_change - result.k_row)) / np.max(np.abs(result.k_row)))
+    return claim(
+        "a nudge along grad f(x0) moves f everywhere by eps K(x, x0)",
+        measured=f"max |change / eps - K(x, x0)| / max K = {mismatch:.3g}",
+        predicted=f"O(eps): below 3 eps = {3 * result.eps:.3g}",
+        holds=mismatch < 3 * result.eps,
+    )
+
+
+Z_LIMIT = 4.5  # largest |z| allowed over the 61 correlated angles (a 4.5-sigma excursion: odds about 1e-3)
+RESOLUTION = 0.05  # the Monte Carlo error of the row must be below 5% of the kernel, so a 15% error shows
+
+
+def claim_perturbation_covariance(result: Similarity) -> ClaimCheck:
+    """The covariance of the random responses is the kernel, on the whole row ``K(x0, x(gamma))``.
+
+    Holds when (a) the experiment resolves the row: its Monte Carlo error
+    ``||stderr|| / ||K row||`` is below ``RESOLUTION`` (400 directions do not: they cannot tell
+    a covariance of 0 from 0.2), and (b) the sample covariance is within ``Z_LIMIT`` standard
+    errors of the kernel at every angle. A kernel off by 15%, or responses at two inputs that
+    are independent (covariance 0), fail.
+    """
+    cov, stderr = response_covariance(result.responses_x0, result.responses_grid)
+    noise = float(np.linalg.norm(stderr) / np.linalg.norm(result.k_row))
+    z = float(np.max(np.abs(cov - result.k_row) / stderr))
+    return claim(
+        f"the covariance of the responses to {len(result.responses_x0)} random directions is K(x0, x) on the whole circle",
+        measured=f"relative distance {relative_distance(cov, result.k_row):.3g}, largest |z| {z:.2g}, "
+        f"Monte Carlo error {noise:.3g}",
+        predicted=f"|z| < {Z_LIMIT} at all {len(cov)} angles, with a Monte Carlo error below {RESOLUTION}",
+        holds=noise < RESOLUTION and z < Z_LIMIT,
+    )
+
+
+# ---------------------------------------------------------------------- the two computations, and the kernel's properties
+class KernelAgreement(NamedTuple):
+    """The structured NTK against the Jacobian reference on one network: pairs ``(structured, jacobian)``.
+
+    pairs : list of ``(structured, jacobian)`` kernel matrices (a square and a rectangular one);
+    num_params : the network's parameter count.
+    """
+
+    pairs: list
+    num_params: int
+
+
+@functools.cache
+def agreement_experiment(width: int = 256, depth: int = 3, seed: int = 3) -> KernelAgreement:
+    """``empirical_ntk`` both ways on ``MLP(2, width, depth, sw2=2, sb2=0.1).init(seed)``: 20 Gaussian inputs and 7 more."""
+    model = MLP(in_dim=2, width=width, depth=depth, sw2=2.0, sb2=0.1)
+    params = model.init(seed)
+    xa = jax.random.normal(jax.random.PRNGKey(1), (20, 2), dtype=jnp.float64)
+    xb = jax.random.normal(jax.random.PRNGKey(2), (7, 2), dtype=jnp.float64)
+    pairs = [
+        (
+            np.asarray(empirical_ntk(model, params, x1, x2)),
+            np.asarray(empirical_ntk(model, params, x1, x2, method="jacobian")),
+        )
+        for x1, x2 in [(xa, None), (xa, xb)]
+    ]
+    return KernelAgreement(pairs, model.num_params)
+
+
+ROUND_OFF = 1e-12
+
+
+def claim_structured_matches_jacobian(result: KernelAgreement) -> ClaimCheck:
+    """The per-layer formula and ``J J^T`` agree to round-off (relative ``ROUND_OFF``) on every pair."""
+    worst = max(float(np.max(np.abs(fast - ref)) / np.max(np.abs(ref))) for fast, ref in result.pairs)
+    return claim(
+        f"the structured NTK equals J J^T ({result.num_params} parameters)",
+        measured=f"largest relative difference {worst:.2g}",
+        predicted=f"0 up to round-off (below {ROUND_OFF:g})",
+        holds=worst < ROUND_OFF,
+    )
+
+
+def claim_symmetric_psd(K) -> ClaimCheck:
+    """A kernel matrix computed with ``x2 = x1`` passed twice is symmetric and has no negative eigenvalue (to round-off)."""
+    K = np.asarray(K, dtype=np.float64)
+    asymmetry = float(np.max(np.abs(K - K.T)) / np.max(np.abs(K)))
+    eigenvalues = np.linalg.eigvalsh(0.5 * (K + K.T))
+    return claim(
+        "the NTK matrix is symmetric and positive semi-definite",
+        measured=f"relative asymmetry {asymmetry:.2g}, eigenvalues {eigenvalues[0]:.3g} .. {eigenvalues[-1]:.3g}",
+        predicted="asymmetry 0 (below 1e-14), every eigenvalue >= 0 (above -1e-12 lambda_max)",
+        holds=asymmetry < 1e-14 and eigenvalues[0] > -1e-12 * eigenvalues[-1],
+    )
+
+
+class ArccosMonteCarlo(NamedTuple):
+    """Monte Carlo estimates of ``kappa1 = E[relu(u) relu(v)]`` and ``kappa0 = E[relu'(u) relu'(v)]``.
+
+    correlations : (C,); kappa1, kappa0 : (C,) the sample means; stderr1, stderr0 : (C,) their
+    standard errors; samples : pairs (u, v) per correlation.
+    """
+
+    correlations: np.ndarray
+    kappa1: np.ndarray
+    kappa0: np.ndarray
+    stderr1: np.ndarray
+    stderr0: np.ndarray
+    samples: int
+
+
+@functools.cache
+def arccos_monte_carlo(
+    correlations=(-0.9, -0.5, 0.0, 0.5, 0.9), samples: int = 1_000_000, seed: int = 0
+) -> ArccosMonteCarlo:
+    """``samples`` Gaussian pairs of unit variance per correlation, drawn in order from ``numpy.random.default_rng(seed)``."""
+    rng = np.random.default_rng(seed)
+    k1, k0, s1, s0 = [], [], [], []
+    for c in correlations:
+        z = rng.standard_normal((2, samples))
+        u, v = z[0], c * z[0] + np.sqrt(1 - c**2) * z[1]
+        a, b = np.maximum(u, 0) * np.maximum(v, 0), ((u > 0) & (v > 0)).astype(np.float64)
+        k1.append(a.mean())
+        k0.append(b.mean())
+        s1.append(a.std(ddof=1) / np.sqrt(samples))
+        s0.append(b.std(ddof=1) / np.sqrt(samples))
+    return ArccosMonteCarlo(np.asarray(correlations), *(np.asarray(v) for v in (k1, k0, s1, s0)), samples)
+
+
+def claim_arccos(result: ArccosMonteCarlo) -> ClaimCheck:
+    """The arc-cosine formulas equal the Monte Carlo means within 4.5 standard errors at every correlation."""
+    kappa1, kappa0 = arccos_kernels(result.correlations)
+    z = np.concatenate([(result.kappa1 - kappa1) / result.stderr1, (result.kappa0 - kappa0) / result.stderr0])
+    return claim(
+        "the arc-cosine formulas kappa1, kappa0 are the ReLU Gaussian expectations",
+        measured=f"largest |z| {np.max(np.abs(z)):.2g} over {len(z)} estimates of {result.samples} samples each",
+        predicted="|z| < 4.5 everywhere",
+        holds=np.max(np.abs(z)) < 4.5,
     )
 
 
@@ -405,21 +632,39 @@ def arccos_kernels(cos_angle):
 
 
 __all__ = [
+    "CHANGE_EXPONENT_RANGE",
     "FIG1_LR",
-    "FIG1_RECORD_EVERY",
+    "FIG1_RECORD_STEPS",
     "FIG1_SEEDS",
     "FIG1_STEPS",
     "FIG1_WIDTHS",
+    "LIMIT_EXPONENT_TOLERANCE",
     "N_GAMMA",
     "N_TRAIN",
+    "PERTURBATION_DIRECTIONS",
     "PICTURE_MODEL",
+    "RESOLUTION",
+    "RESPONSE_BATCH",
+    "ROUND_OFF",
     "SPREAD_SEEDS",
+    "Z_LIMIT",
+    "ArccosMonteCarlo",
     "Fig1Data",
+    "KernelAgreement",
     "KernelChange",
     "LimitDistance",
     "PairResponse",
     "Similarity",
+    "agreement_experiment",
     "arccos_kernels",
+    "arccos_monte_carlo",
+    "claim_arccos",
+    "claim_kernel_change",
+    "claim_limit_distance",
+    "claim_nudge",
+    "claim_perturbation_covariance",
+    "claim_structured_matches_jacobian",
+    "claim_symmetric_psd",
     "fig1_analytic_row",
     "fig1_angles",
     "fig1_kernels",
@@ -431,5 +676,6 @@ __all__ = [
     "limit_distance",
     "nudge_response",
     "perturbation_responses",
+    "response_covariance",
     "similarity_experiment",
 ]

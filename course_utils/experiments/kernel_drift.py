@@ -4,10 +4,20 @@ A two-layer network in NTK parameterization (``sb2 = 0.1``), ReLU or erf, is tra
 full-batch gradient descent (``cu.train``, lr 0.08, 250 steps, t = 20) on 16 random circle
 points with the target ``cos(gamma) + 0.5 cos(2 gamma)`` (``cu.circle_problem(1, 16)``). The
 empirical NTK on the training inputs is measured at about 30 log-spaced records inside the
-compiled run; the drift is ``||K_t - K_0||_F / ||K_0||_F``, averaged over two seeds.
+compiled run; the drift is ``||K_t - K_0||_F / ||K_0||_F``, averaged over ``SEEDS`` (8 seeds
+per width, widths 64 to 16384).
 
-Expected: about N^-1 for the smooth erf (perturbation theory), slower for ReLU (between N^-1
-and the N^-1/2 of Lee et al.'s bound).
+Expected: about N^-1 for the smooth erf (perturbation theory: every unit's first-order change
+has a random sign). For ReLU a heuristic: the units whose pre-activation sits within
+O(N^-1/2) of the kink at some training input (a fraction O(N^-1/2) of them) can switch on or
+off; each switch changes that unit's O(1/N) share of the kernel by O(1/N), with a random sign,
+so the ``N^1/2`` switches add up to ``N^1/4 / N = N^-3/4``. Only if they all pushed the same way
+would the sum be ``N^-1/2`` (the coherent worst case, the rate of Lee et al.'s bound). The
+switching fraction is measured too (``switched_fraction``, heuristic N^-1/2).
+
+Predicates: ``claim_smooth_drift`` (erf exponent -1), ``claim_relu_drift`` (ReLU exponent
+-3/4, distinguishable from -1/2 and -1), ``claim_switching`` (fraction of switched units
+about N^-1/2).
 """
 
 from __future__ import annotations
@@ -15,12 +25,14 @@ from __future__ import annotations
 import functools
 from typing import NamedTuple
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from .. import _validate
 from ..data import circle_problem
 from ..kernels import as_numpy, empirical_ntk
-from ..measure import PowerLawFit, fit_power_law
+from ..measure import ClaimCheck, PowerLawFit, claim, fit_power_law
 from ..models import MLP
 from ..training import log_record_steps, train
 
@@ -29,10 +41,16 @@ N_TRAIN = 16
 LR = 0.08
 STEPS = 250
 SB2 = 0.1
-WIDTHS = (64, 256, 1024, 4096)
-SEEDS = (0, 1)
+WIDTHS = (64, 256, 1024, 4096, 16384)
+SEEDS = tuple(range(8))
 ACTIVATIONS = ("relu", "erf")
 RECORD_STEPS = tuple(int(s) for s in log_record_steps(STEPS, 31))
+SMOOTH_EXPONENT = -1.0  # erf: perturbation theory
+RELU_EXPONENT = -0.75  # ReLU: random-sign switching heuristic
+COHERENT_EXPONENT = -0.5  # ReLU: all switches pushing the same way (the rate of Lee et al.'s bound)
+SWITCH_EXPONENT = -0.5  # fraction of units within O(N^-1/2) of the kink
+EXPONENT_TOLERANCE = 0.1  # below half the gap (0.25) between the three candidate exponents
+SWITCH_TOLERANCE = 0.1
 
 
 def model(activation: str, width: int) -> MLP:
@@ -57,48 +75,66 @@ def _kernel_measure(net: MLP):
     return measure
 
 
+def switched_units(net: MLP, params0, params1, x) -> np.ndarray:
+    """Fraction of hidden units whose pre-activation changed sign at one or more inputs ``x`` between
+    ``params0`` and ``params1`` (single runs, not batches): a ReLU unit crossing its kink."""
+    h0 = net.forward(params0, x)[0][0]
+    h1 = net.forward(params1, x)[0][0]
+    return float(jnp.mean(jnp.any((h0 > 0) != (h1 > 0), axis=0)))
+
+
 class DriftRuns(NamedTuple):
     """Kernel drift of one (activation, width) from every seed of ``SEEDS``.
 
     times : (T,) record times ``lr * step``.
     drift : (S, T) ``||K_t - K_0||_F / ||K_0||_F`` per seed.
     mean_drift : (T,) its average over the seeds.
+    switched : (S,) fraction of hidden units whose sign changed at a training input (``switched_units``).
     """
 
     times: np.ndarray
     drift: np.ndarray
     mean_drift: np.ndarray
+    switched: np.ndarray
 
 
 @functools.cache
 def drift_runs(activation: str, width: int) -> DriftRuns:
     """Train ``model(activation, width)`` from ``model.init_many(SEEDS)`` in one ``cu.train`` call and
-    measure the kernel drift at ``RECORD_STEPS``."""
+    measure the kernel drift at ``RECORD_STEPS`` and the switched units at the end."""
     _validate.choice(activation, ACTIVATIONS, "activation")
     width = _validate.positive_int(width, "width")
     net = model(activation, width)
     _, x, y = training_problem()
-    traj = train(net.apply, net.init_many(SEEDS), x, y, lr=LR, steps=STEPS, record_steps=np.asarray(RECORD_STEPS),
+    params0 = net.init_many(SEEDS)
+    traj = train(net.apply, params0, x, y, lr=LR, steps=STEPS, record_steps=np.asarray(RECORD_STEPS),
                  measure=_kernel_measure(net), batch=True)
     K = as_numpy(traj.measurements)  # (S, T, n, n)
     drift = np.linalg.norm(K - K[:, :1], axis=(2, 3)) / np.linalg.norm(K[:, 0], axis=(1, 2))[:, None]
-    return DriftRuns(np.asarray(traj.times, dtype=np.float64), drift, drift.mean(axis=0))
+    switched = np.asarray([switched_units(net, jax.tree_util.tree_map(lambda a: a[s], params0),
+                                          jax.tree_util.tree_map(lambda a: a[s], traj.params), x)
+                           for s in range(len(SEEDS))])
+    return DriftRuns(np.asarray(traj.times, dtype=np.float64), drift, drift.mean(axis=0), switched)
 
 
 class DriftSweep(NamedTuple):
-    """Mean kernel drift against width for one activation.
+    """Kernel drift against width for one activation.
 
     widths : (W,).  times : (T,).
     drift : (W, T) seed-averaged drift at every record.
-    final : (W,) the drift at the end of training (t = 20).
+    final_per_seed : (W, S) the drift at the end of training (t = 20), every seed.
+    final : (W,) its seed average.
     fit : ``cu.fit_power_law(widths, final)``: the measured exponent.
+    switched : (W, S) fraction of units that crossed the kink (meaningful for ReLU).
     """
 
     widths: np.ndarray
     times: np.ndarray
     drift: np.ndarray
+    final_per_seed: np.ndarray
     final: np.ndarray
     fit: PowerLawFit
+    switched: np.ndarray
 
 
 @functools.cache
@@ -107,8 +143,10 @@ def drift_sweep(activation: str, widths=WIDTHS) -> DriftSweep:
     widths = tuple(int(w) for w in widths)
     runs = [drift_runs(activation, w) for w in widths]
     drift = np.asarray([r.mean_drift for r in runs])
-    final = drift[:, -1]
-    return DriftSweep(np.asarray(widths), runs[0].times, drift, final, fit_power_law(widths, final))
+    per_seed = np.asarray([r.drift[:, -1] for r in runs])
+    final = per_seed.mean(axis=1)
+    return DriftSweep(np.asarray(widths), runs[0].times, drift, per_seed, final, fit_power_law(widths, final),
+                      np.asarray([r.switched for r in runs]))
 
 
 def drift_exponents(activation: str, widths=WIDTHS) -> np.ndarray:
@@ -117,3 +155,52 @@ def drift_exponents(activation: str, widths=WIDTHS) -> np.ndarray:
     exponents = [np.nan] + [fit_power_law(sweep.widths, np.maximum(sweep.drift[:, i], 1e-300)).exponent
                             for i in range(1, len(sweep.times))]
     return np.asarray(exponents)
+
+
+def final_drift_fit(sweep: DriftSweep) -> PowerLawFit:
+    """The power law of the seed-averaged final drift against width, recomputed from ``final_per_seed``."""
+    return fit_power_law(sweep.widths, np.asarray(sweep.final_per_seed).mean(axis=1))
+
+
+def claim_smooth_drift(sweep: DriftSweep) -> ClaimCheck:
+    """erf: the final drift falls at every width step with exponent ``-1 +/- EXPONENT_TOLERANCE``."""
+    final = np.asarray(sweep.final_per_seed).mean(axis=1)
+    fit = final_drift_fit(sweep)
+    return claim(
+        "erf (smooth): the kernel drift falls like N^-1",
+        measured=f"exponent {fit}, drift {final[0]:.3g} -> {final[-1]:.3g}",
+        predicted=f"{SMOOTH_EXPONENT:g} +/- {EXPONENT_TOLERANCE}",
+        holds=np.all(np.diff(final) < 0) and abs(fit.exponent - SMOOTH_EXPONENT) <= EXPONENT_TOLERANCE,
+    )
+
+
+def claim_relu_drift(sweep: DriftSweep) -> ClaimCheck:
+    """ReLU: the drift exponent is within ``EXPONENT_TOLERANCE`` of the random-sign -3/4, and more than
+    two standard errors away from both the coherent -1/2 and the smooth -1 (so the data tell them apart)."""
+    final = np.asarray(sweep.final_per_seed).mean(axis=1)
+    fit = final_drift_fit(sweep)
+    apart = all(abs(fit.exponent - e) > max(2 * fit.stderr, EXPONENT_TOLERANCE) for e in (COHERENT_EXPONENT, SMOOTH_EXPONENT))
+    return claim(
+        "ReLU: the kernel drift falls like N^-3/4 (random-sign switching), not N^-1/2 nor N^-1",
+        measured=f"exponent {fit}, drift {final[0]:.3g} -> {final[-1]:.3g}",
+        predicted=f"{RELU_EXPONENT:g} +/- {EXPONENT_TOLERANCE} (heuristic); coherent worst case {COHERENT_EXPONENT:g}, "
+        f"smooth {SMOOTH_EXPONENT:g}",
+        holds=np.all(np.diff(final) < 0) and abs(fit.exponent - RELU_EXPONENT) <= EXPONENT_TOLERANCE and apart,
+    )
+
+
+def claim_switching(sweep: DriftSweep) -> ClaimCheck:
+    """ReLU: the fraction of units that cross the kink during training falls like ``N^-1/2``
+    (within ``SWITCH_TOLERANCE``): the premise of the -3/4 heuristic."""
+    fraction = np.asarray(sweep.switched).mean(axis=1)
+    if not np.all(fraction > 0):  # no unit crossed at some width: nothing to fit
+        return claim("ReLU: a fraction ~N^-1/2 of the units crosses the kink during training",
+                     measured=f"fractions {', '.join(f'{f:.3g}' for f in fraction)} (zero somewhere)",
+                     predicted=f"{SWITCH_EXPONENT:g} +/- {SWITCH_TOLERANCE}", holds=False)
+    fit = fit_power_law(sweep.widths, fraction)
+    return claim(
+        "ReLU: a fraction ~N^-1/2 of the units crosses the kink during training",
+        measured=f"exponent {fit}, fraction {fraction[0]:.3g} -> {fraction[-1]:.3g}",
+        predicted=f"{SWITCH_EXPONENT:g} +/- {SWITCH_TOLERANCE}",
+        holds=abs(fit.exponent - SWITCH_EXPONENT) <= SWITCH_TOLERANCE,
+    )

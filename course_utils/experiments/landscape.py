@@ -14,7 +14,12 @@ Model and symmetries: two_layer, loss, rescale, permute_hidden, interpolate,
 segment_losses, plane_losses, one_unit_loss.
 Seeds over width: SeedRuns, seed_runs, seed_params, trained_params, stuck_runs,
 success_fraction, SuccessSweep, success_sweep.
-Barriers: permutations_for, SegmentRun, segment_runs, BarrierSweep, barrier_sweep.
+Barriers: permutations_for, SegmentRun, segment_runs, BarrierSweep, barrier_sweep,
+half_scale_loss.
+Stalled runs: StallDiagnosis, stall_diagnosis, stall_kinds.
+Claim checks (predicates returning ``ClaimCheck``): RescalingTest, rescaling_test,
+claim_rescaling_invariance, claim_gradient_rescaling, claim_barrier, claim_success_grows,
+claim_stationary_runs_are_affine, claim_stalls_oscillate_at_edge.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ import numpy as np
 
 from .. import _validate
 from ..data import interval_problem
+from ..kernels import analytic_nngp, empirical_ntk
+from ..measure import ClaimCheck, claim
 from ..models import MLP
 from ..training import log_record_steps, run_slice, train
 
@@ -42,6 +49,13 @@ SEEDS = tuple(range(N_SEEDS))  # run i starts from two_layer(N).init(SEEDS[i])
 THRESHOLD = 1e-3  # "near-zero" training loss (initial losses are about 1 to 40)
 SEGMENT_WIDTHS = (16, 32, 64, 128, 256)  # widths of the barrier sweep
 PLANE_UV = np.round(np.linspace(-0.3, 1.3, 33), 12)  # contains 0, 0.5 and 1 exactly
+RESCALINGS = (0.25, 0.5, 2.0, 4.0)  # the factors c of the rescaling claim check
+TAIL_STEPS = 20  # the last steps of a stalled run recorded one by one
+STATIONARY_GRADIENT = 1e-4  # a stalled run with a smaller gradient norm has stopped
+MOVING_GRADIENT = 1e-2  # a stalled run with a larger gradient norm is still moving
+EDGE_TOLERANCE = 0.05  # |eta lambda_max - 2| below this: at the edge of stability
+FLIP_FRACTION = 0.9  # a period-2 oscillation flips sign at (nearly) every step
+LONG_STEPS = 10 * STEPS  # how long the stall diagnosis follows the runs further
 
 
 # ---------------------------------------------------------------- model
@@ -370,9 +384,327 @@ def barrier_sweep(widths=SEGMENT_WIDTHS) -> BarrierSweep:
     return BarrierSweep(np.asarray(widths), ends[:, 0], ends[:, 1], ends[:, 2])
 
 
+def half_scale_loss(model: MLP, X, y) -> float:
+    """Expected loss of a fresh random network of half the output scale, ``1/2 ||y||^2 + tr(Sigma) / 8``.
+
+    At the midpoint of two permuted copies, hidden unit j averages two (nearly) independent
+    units: its incoming and outgoing weights are N(0, 1/2) instead of N(0, 1), so (ReLU being
+    positively homogeneous) the midpoint is, in distribution, a fresh network with half the
+    output. Its output has covariance ``Sigma / 4`` (``Sigma`` the NNGP kernel) and mean zero,
+    whence the expected loss; nothing in it depends on the width.
+    """
+    sigma = np.asarray(analytic_nngp(model, X))
+    y = np.asarray(y, dtype=np.float64)
+    return float(0.5 * y @ y + np.trace(sigma) / 8.0)
+
+
+# ---------------------------------------------------------------- stalled runs
+class StallDiagnosis(NamedTuple):
+    """Why the runs of ``seed_runs(width)`` that end above ``THRESHOLD`` stall (numpy arrays).
+
+    width, lr, threshold : the setting.  seeds : (k,) indices of the stalled runs.
+    tail_steps : (R,) the last ``TAIL_STEPS + 1`` steps, recorded one by one.
+    tail_loss : (k, R) each stalled run's loss at those steps.
+    top_residual : (k, R) the residual ``r = f(X) - y`` at those steps along the top
+        eigenvector of the run's own empirical NTK at the end (one fixed vector per run).
+    grad_norm : (k,) ``||grad L||`` at the end.  final_loss : (k,).
+    lr_lambda_max : (k,) ``eta * lambda_max(K_T)`` of each run's own empirical NTK at the end
+        (2 is the stability edge of gradient descent on the linearised model).
+    flip_fraction : (k,) fraction of the last steps at which ``top_residual`` changes sign
+        (1: a period-2 oscillation along the top eigenvector).
+    oscillation_share : (k,) ``1/2 top_residual^2 / L`` at the end: the share of the loss
+        that sits in the oscillating direction.
+    step_gain : (k,) ``eta ||grad L||^2 / L``: the fraction of the loss one small, stable
+        step would remove to first order (above 1: no crawl).
+    line_gap : (k,) for the runs that stopped (``grad_norm < STATIONARY_GRADIENT``): the largest
+        difference between the residual on the missed points and that of the best straight
+        line through those points; NaN for the others.
+    long_steps : int.  long_loss : (k,) the loss after ``long_steps`` steps of the same runs.
+    """
+
+    width: int
+    lr: float
+    threshold: float
+    seeds: np.ndarray
+    tail_steps: np.ndarray
+    tail_loss: np.ndarray
+    top_residual: np.ndarray
+    grad_norm: np.ndarray
+    final_loss: np.ndarray
+    lr_lambda_max: np.ndarray
+    flip_fraction: np.ndarray
+    oscillation_share: np.ndarray
+    step_gain: np.ndarray
+    line_gap: np.ndarray
+    long_steps: int
+    long_loss: np.ndarray
+
+
+@functools.cache
+def _gradient_norm_measure(width: int):
+    """``measure(params) -> ||grad L||`` for ``two_layer(width)`` (one function object per width)."""
+    model = two_layer(width)
+    _, X, y = interval_problem(N_POINTS)
+    grad = jax.grad(lambda p: loss(model, p, X, y))
+
+    def measure(params):
+        return jnp.sqrt(sum(jnp.sum(g**2) for g in jax.tree_util.tree_leaves(grad(params))))
+
+    return measure
+
+
+def _line_gap(x, y, residual) -> float:
+    missed = np.flatnonzero(np.abs(residual) > THRESHOLD)
+    if missed.size < 2:
+        return float("nan")
+    A = np.column_stack([x[missed], np.ones(missed.size)])
+    line = A @ np.linalg.lstsq(A, y[missed], rcond=None)[0]
+    return float(np.max(np.abs(residual[missed] - (line - y[missed]))))
+
+
+def stall_diagnosis(width: int = SEED_WIDTHS[0]) -> StallDiagnosis:
+    """Diagnose the stalled runs of ``seed_runs(width)`` from data; cached per width.
+
+    The same runs (``init_many(SEEDS)``, ``LR``, ``STEPS``) are trained again, recording each
+    of the last ``TAIL_STEPS`` steps and the gradient norm there; at the end, each stalled
+    run's own empirical NTK gives ``eta lambda_max`` and the top eigenvector along which the
+    residual is followed; the runs are then continued to ``LONG_STEPS``.
+    """
+    return _stall_diagnosis(_validate.positive_int(width, "width"))
+
+
+@functools.cache
+def _stall_diagnosis(width: int) -> StallDiagnosis:
+    model = two_layer(width)
+    x, X, y = interval_problem(N_POINTS)
+    runs = seed_runs(width)
+    seeds = np.flatnonzero(runs.losses[:, -1] >= THRESHOLD)
+    tail = np.arange(STEPS - TAIL_STEPS, STEPS + 1)
+    init = model.init_many([SEEDS[i] for i in seeds])
+    traj = train(model.apply, init, X, y, lr=LR, steps=STEPS, record_steps=tail,
+                 measure=_gradient_norm_measure(width), batch=True)
+    longer = train(model.apply, init, X, y, lr=LR, steps=LONG_STEPS, record_steps=[0, LONG_STEPS], batch=True)
+    x, y = np.asarray(x[:, 0]), np.asarray(y)
+    keep = np.isin(np.asarray(traj.steps), tail)  # step 0 is always recorded too: drop it
+    outputs, tail_loss = np.asarray(traj.outputs)[:, keep], np.asarray(traj.loss)[:, keep]
+    grad_norm = np.asarray(traj.measurements)[:, -1]
+    lam, top, gaps = [], [], []
+    for k in range(len(seeds)):
+        eigenvalues, eigenvectors = np.linalg.eigh(np.asarray(empirical_ntk(model, run_slice(traj.params, k), X)))
+        lam.append(eigenvalues[-1])
+        top.append((outputs[k] - y) @ eigenvectors[:, -1])
+        stopped = grad_norm[k] < STATIONARY_GRADIENT
+        gaps.append(_line_gap(x, y, outputs[k, -1] - y) if stopped else float("nan"))
+    final_loss = tail_loss[:, -1]
+    top = np.asarray(top)
+    signs = np.sign(top)
+    return StallDiagnosis(
+        width=width, lr=LR, threshold=THRESHOLD, seeds=seeds, tail_steps=tail, tail_loss=tail_loss,
+        top_residual=top, grad_norm=grad_norm, final_loss=final_loss,
+        lr_lambda_max=LR * np.asarray(lam), flip_fraction=np.mean(signs[:, 1:] * signs[:, :-1] < 0, axis=1),
+        oscillation_share=0.5 * top[:, -1] ** 2 / final_loss, step_gain=LR * grad_norm**2 / final_loss, line_gap=np.asarray(gaps),
+        long_steps=LONG_STEPS, long_loss=np.asarray(longer.loss)[:, -1],
+    )
+
+
+def stall_kinds(diag: StallDiagnosis) -> list[str]:
+    """Name each stalled run from the data: ``"stationary"`` (gradient below
+    ``STATIONARY_GRADIENT``), ``"edge of stability"`` (``eta lambda_max`` within
+    ``EDGE_TOLERANCE`` of 2 and the residual along the top eigenvector flipping sign at
+    ``FLIP_FRACTION`` of the last steps or more: a period-2 oscillation), else ``"slow descent"``."""
+    kinds = []
+    for g, e, f in zip(diag.grad_norm, diag.lr_lambda_max, diag.flip_fraction):
+        if g < STATIONARY_GRADIENT:
+            kinds.append("stationary")
+        elif abs(e - 2.0) < EDGE_TOLERANCE and f >= FLIP_FRACTION:
+            kinds.append("edge of stability")
+        else:
+            kinds.append("slow descent")
+    return kinds
+
+
+# ---------------------------------------------------------------- claim checks (predicates)
+class RescalingTest(NamedTuple):
+    """The rescaling symmetry measured on one network (numpy arrays over ``cs``).
+
+    cs : (C,) the factors c > 0.  relu_change, tanh_change : (C,) largest output change of the
+    ReLU / tanh network under ``W1 -> W1 / c, W2 -> c W2``.  negative_change : the ReLU
+    network's change at c = -1.  grad_ratio_W1, grad_ratio_W2 : (C,) ``|dL/dW| at the rescaled
+    point / |dL/dW| at theta`` (theory c and 1/c).
+    """
+
+    cs: np.ndarray
+    relu_change: np.ndarray
+    tanh_change: np.ndarray
+    negative_change: float
+    grad_ratio_W1: np.ndarray
+    grad_ratio_W2: np.ndarray
+
+
+@functools.cache
+def rescaling_test(width: int = 64, seed: int = 0, cs=RESCALINGS) -> RescalingTest:
+    """Rescale ``two_layer(width).init(seed)`` by every c in ``cs``, as ReLU and as tanh network."""
+    width = _validate.positive_int(width, "width")
+    cs = tuple(_validate.finite_float(c, "c") for c in cs)
+    model, tanh_model = two_layer(width), two_layer(width, activation="tanh")
+    _, X, y = interval_problem(N_POINTS)
+    params = model.init(seed)
+    grad = jax.grad(lambda p: loss(model, p, X, y))
+    g = grad(params)
+
+    def change(m, p):
+        return float(jnp.max(jnp.abs(m.apply(p, X) - m.apply(params, X))))
+
+    relu, tanh, r1, r2 = [], [], [], []
+    for c in cs:
+        rescaled = rescale(params, c)
+        relu.append(change(model, rescaled))
+        tanh.append(change(tanh_model, rescaled))
+        g_c = grad(rescaled)
+        r1.append(float(jnp.linalg.norm(g_c[0]["W"]) / jnp.linalg.norm(g[0]["W"])))
+        r2.append(float(jnp.linalg.norm(g_c[1]["W"]) / jnp.linalg.norm(g[1]["W"])))
+    return RescalingTest(np.asarray(cs), np.asarray(relu), np.asarray(tanh), change(model, rescale(params, -1.0)),
+                         np.asarray(r1), np.asarray(r2))
+
+
+def claim_rescaling_invariance(test: RescalingTest) -> ClaimCheck:
+    """ReLU outputs unchanged (< 1e-12) under every c > 0; tanh outputs and c = -1 change (> 1e-3)."""
+    relu, tanh = np.max(test.relu_change), np.min(test.tanh_change)
+    return claim(
+        "a ReLU network is invariant under W1 -> W1/c, W2 -> c W2 (c > 0); tanh and c = -1 are not",
+        measured=f"ReLU change <= {relu:.1e}, tanh change >= {tanh:.3g}, c = -1 change {test.negative_change:.3g}",
+        predicted="ReLU change 0 (round-off, < 1e-12); tanh and c = -1 change visibly (> 1e-3)",
+        holds=relu < 1e-12 and tanh > 1e-3 and test.negative_change > 1e-3,
+    )
+
+
+def claim_gradient_rescaling(test: RescalingTest) -> ClaimCheck:
+    """The gradients scale by exactly c (first layer) and 1/c (second layer), to 1e-9."""
+    err1 = np.max(np.abs(test.grad_ratio_W1 / test.cs - 1.0))
+    err2 = np.max(np.abs(test.grad_ratio_W2 * test.cs - 1.0))
+    return claim(
+        "rescaling multiplies |dL/dW1| by c and |dL/dW2| by 1/c",
+        measured=f"largest relative deviation {max(err1, err2):.1e} over c = {', '.join(f'{c:g}' for c in test.cs)}",
+        predicted="ratios c and 1/c exactly (deviation < 1e-9)",
+        holds=err1 < 1e-9 and err2 < 1e-9,
+    )
+
+
+def claim_barrier(barriers: BarrierSweep, y) -> ClaimCheck:
+    """At every width the permuted copies have the same loss (to 1e-9) and the midpoint is
+    above the chord by more than a tenth of ``1/2 ||y||^2`` (the loss of predicting zero):
+    a barrier on the scale of the problem, not round-off."""
+    y = np.asarray(y, dtype=np.float64)
+    scale = 0.5 * float(y @ y)
+    chord = 0.5 * (barriers.loss_start + barriers.loss_permuted)
+    heights = barriers.loss_midpoint - chord
+    same = np.all(np.abs(barriers.loss_start - barriers.loss_permuted) <= 1e-9 * np.maximum(barriers.loss_start, 1e-12))
+    return claim(
+        "the midpoint of two permuted minima is far above the chord, at every width",
+        measured=f"barrier heights {', '.join(f'{h:.3g}' for h in heights)} at widths "
+                 f"{', '.join(str(int(w)) for w in barriers.widths)}",
+        predicted=f"> {0.1 * scale:.3g} (a tenth of the zero predictor's loss {scale:.3g}) with equal ends",
+        holds=bool(same) and bool(np.all(heights > 0.1 * scale)),
+    )
+
+
+def claim_success_grows(sweep: SuccessSweep) -> ClaimCheck:
+    """Narrow networks often fail (<= 30% succeed), the widest succeed (>= 90%), and the rate
+    never drops by more than one seed in ten from one width to the next."""
+    final = np.asarray(sweep.final)
+    monotone = bool(np.all(np.diff(final) >= -0.1))
+    return claim(
+        "the fraction of seeds that reach near-zero loss grows with width",
+        measured=", ".join(f"{f:.0%} at N = {int(w)}" for w, f in zip(sweep.widths, final)),
+        predicted="<= 30% at the narrowest, >= 90% at the widest, no drop with width",
+        holds=final[0] <= 0.3 and final[-1] >= 0.9 and monotone,
+    )
+
+
+def claim_stationary_runs_are_affine(diag: StallDiagnosis) -> ClaimCheck:
+    """The runs that stopped (gradient < ``STATIONARY_GRADIENT``) are a straight line over the
+    points they miss: their residual there equals the best line's to 2e-3 (residuals ~0.05-0.1);
+    at least three such runs."""
+    stopped = diag.grad_norm < STATIONARY_GRADIENT
+    gaps = diag.line_gap[stopped]
+    worst = float(np.max(gaps)) if gaps.size else float("nan")
+    return claim(
+        "the runs that stopped at a positive loss are affine across the points they miss",
+        measured=f"{int(stopped.sum())} stopped runs; residual minus the straight-line fit's <= {worst:.1e}",
+        predicted="equal to the straight-line fit (< 2e-3) in every stopped run, at least 3 of them",
+        holds=stopped.sum() >= 3 and bool(np.all(gaps < 2e-3)),
+    )
+
+
+def claim_stalls_oscillate_at_edge(diag: StallDiagnosis) -> ClaimCheck:
+    """The stalled runs that still move (gradient norm above ``MOVING_GRADIENT``) are not
+    crawling but oscillating at the edge of stability: ``eta lambda_max`` of each run's own
+    kernel within ``EDGE_TOLERANCE`` of 2 (the stopped runs sit anywhere from 0.8 to 1.9) and
+    the residual along the top eigenvector flipping sign at ``FLIP_FRACTION`` of the last
+    steps or more; at least one such run."""
+    moving = diag.grad_norm >= MOVING_GRADIENT
+    edge, flips = diag.lr_lambda_max[moving], diag.flip_fraction[moving]
+    nan = float("nan")
+    lo, hi = (float(edge.min()), float(edge.max())) if edge.size else (nan, nan)
+    return claim(
+        "the stalled runs that still move oscillate at the edge of stability (no slow crawl)",
+        measured=f"{int(moving.sum())} moving runs: eta lambda_max {lo:.3f} to {hi:.3f}, residual along the top "
+                 f"eigenvector flips sign at >= {float(flips.min()) if flips.size else nan:.0%} of the last steps",
+        predicted=f"eta lambda_max = 2 +/- {EDGE_TOLERANCE}, flips at >= {FLIP_FRACTION:.0%} of the steps",
+        holds=moving.sum() >= 1 and bool(np.all(np.abs(edge - 2.0) < EDGE_TOLERANCE))
+        and bool(np.all(flips >= FLIP_FRACTION)),
+    )
+
+
 __all__ = [
-    "LR", "N_POINTS", "N_RECORDS", "N_SEEDS", "PLANE_UV", "SEEDS", "SEED_WIDTHS", "SEGMENT_WIDTHS", "STEPS",
-    "THRESHOLD", "BarrierSweep", "SeedRuns", "SegmentRun", "SuccessSweep", "barrier_sweep", "interpolate", "loss",
-    "one_unit_loss", "permutations_for", "permute_hidden", "plane_losses", "rescale", "seed_params", "seed_runs",
-    "segment_losses", "segment_runs", "stuck_runs", "success_fraction", "success_sweep", "trained_params", "two_layer",
+    "EDGE_TOLERANCE",
+    "FLIP_FRACTION",
+    "LONG_STEPS",
+    "LR",
+    "MOVING_GRADIENT",
+    "N_POINTS",
+    "N_RECORDS",
+    "N_SEEDS",
+    "PLANE_UV",
+    "RESCALINGS",
+    "SEEDS",
+    "SEED_WIDTHS",
+    "SEGMENT_WIDTHS",
+    "STATIONARY_GRADIENT",
+    "STEPS",
+    "TAIL_STEPS",
+    "THRESHOLD",
+    "BarrierSweep",
+    "RescalingTest",
+    "SeedRuns",
+    "SegmentRun",
+    "StallDiagnosis",
+    "SuccessSweep",
+    "barrier_sweep",
+    "claim_barrier",
+    "claim_gradient_rescaling",
+    "claim_rescaling_invariance",
+    "claim_stalls_oscillate_at_edge",
+    "claim_stationary_runs_are_affine",
+    "claim_success_grows",
+    "half_scale_loss",
+    "interpolate",
+    "loss",
+    "one_unit_loss",
+    "permutations_for",
+    "permute_hidden",
+    "plane_losses",
+    "rescale",
+    "rescaling_test",
+    "seed_params",
+    "seed_runs",
+    "segment_losses",
+    "segment_runs",
+    "stall_diagnosis",
+    "stall_kinds",
+    "stuck_runs",
+    "success_fraction",
+    "success_sweep",
+    "trained_params",
+    "two_layer",
 ]

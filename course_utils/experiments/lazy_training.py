@@ -11,16 +11,30 @@ The parameters that move are the weights ``W1`` and ``W2``: the MLP also stores 
 but with ``sb2 = 0`` they are multiplied by zero, get zero gradient and never change, so the
 weight norms below leave them out (``weight_vector``).
 
+The second half of the module repeats the count of the post in the *mean-field* scaling it
+assumes: the same network with its output multiplied by ``1/sqrt(N)`` (``mean_field_apply``),
+``f = (sw/N) sum_j a_j relu(h_j)`` with weights of order one. Its kernel is ``K_NTK / N``, the
+fit takes a flow time of order ``N`` (``N`` times more steps at a fixed learning rate) and each
+weight moves by order one: feature learning (notebook 06), not lazy training.
+
+Every claim check of notebook 02 is a predicate ``claim_*(result) -> ClaimCheck`` below.
+
 Public names
 ------------
-LR, STEPS, N_RECORDS, SEEDS, DEMO_WIDTHS, SWEEP_WIDTHS, GRID_SIZE, two_layer, grid_inputs,
-weight_vector, linearized_apply, SideBySideRun, side_by_side, WidthSweep, width_sweep,
-ChordLosses, chord_losses.
+LR, STEPS, N_RECORDS, SEEDS, DEMO_WIDTHS, SWEEP_WIDTHS, GRID_SIZE, CHORD_POINTS, TAYLOR_STEPS,
+MEAN_FIELD_WIDTHS, MEAN_FIELD_LR, MEAN_FIELD_STEPS, FIT_FRACTION, two_layer, grid_inputs,
+weight_vector, linearized_apply, TaylorRemainder, taylor_remainder, ConvexityGap,
+convexity_gap, SideBySideRun, side_by_side, WidthSweep, width_sweep, ChordLosses,
+chord_losses, mean_field_apply, MeanFieldRun, mean_field_run, MeanFieldSweep,
+mean_field_sweep, time_to_fit, claim_second_order, claim_convexity_gap, claim_relative_change,
+claim_distance_flat, claim_stays_linear, claim_single_weight, claim_mean_field_kernel,
+claim_mean_field_per_step, claim_mean_field_fit_time, claim_mean_field_weights_move.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any, NamedTuple
 
 import jax
@@ -29,6 +43,8 @@ import numpy as np
 
 from .. import _validate
 from ..data import interval_problem, with_bias_feature
+from ..kernels import empirical_ntk
+from ..measure import ClaimCheck, claim, fit_power_law
 from ..models import MLP
 from ..training import linearize, log_record_steps, run_slice, train
 
@@ -40,23 +56,54 @@ DEMO_WIDTHS = (16, 64, 256, 1024, 4096)
 SWEEP_WIDTHS = (64, 128, 256, 512, 1024, 2048, 4096)
 GRID_SIZE = 101
 CHORD_POINTS = 41  # points s in [0, 1] on the chord theta_0 -> theta_T
+TAYLOR_STEPS = (1e-4, 3.1622776601683795e-4, 1e-3, 3.1622776601683795e-3, 1e-2)  # eps of the remainder check
+MEAN_FIELD_WIDTHS = (64, 256, 1024, 4096)
+MEAN_FIELD_LR = 0.01  # eta_0: width N trains at lr = eta_0 * N, so eta * lambda_max(K_0) ~ 0.16 at every N
+MEAN_FIELD_STEPS = 10000  # flow time 100 N: the loss falls below FIT_FRACTION of its start by ~13 N
+MEAN_FIELD_RECORDS = 120
+FIT_FRACTION = 0.01  # "fitted": the loss has fallen to 1% of its initial value
 
 __all__ = [
     "CHORD_POINTS",
     "DEMO_WIDTHS",
+    "FIT_FRACTION",
     "GRID_SIZE",
     "LR",
+    "MEAN_FIELD_LR",
+    "MEAN_FIELD_STEPS",
+    "MEAN_FIELD_WIDTHS",
     "N_RECORDS",
     "SEEDS",
     "STEPS",
     "SWEEP_WIDTHS",
+    "TAYLOR_STEPS",
     "ChordLosses",
+    "ConvexityGap",
+    "MeanFieldRun",
+    "MeanFieldSweep",
     "SideBySideRun",
+    "TaylorRemainder",
     "WidthSweep",
     "chord_losses",
+    "claim_convexity_gap",
+    "claim_distance_flat",
+    "claim_mean_field_fit_time",
+    "claim_mean_field_kernel",
+    "claim_mean_field_per_step",
+    "claim_mean_field_weights_move",
+    "claim_relative_change",
+    "claim_second_order",
+    "claim_single_weight",
+    "claim_stays_linear",
+    "convexity_gap",
     "grid_inputs",
     "linearized_apply",
+    "mean_field_apply",
+    "mean_field_run",
+    "mean_field_sweep",
     "side_by_side",
+    "taylor_remainder",
+    "time_to_fit",
     "two_layer",
     "weight_vector",
     "width_sweep",
@@ -296,3 +343,308 @@ def chord_losses(width: int, s=None) -> ChordLosses:
     if s.ndim != 1 or s.size == 0 or not np.all(np.isfinite(s)):
         raise ValueError("s must be a non-empty 1-D array of finite numbers")
     return _chord_losses(width, tuple(float(v) for v in s))
+
+
+# ---------------------------------------------------------------- the Taylor model, checked
+def _tree_norm(tree):
+    return jnp.sqrt(sum(jnp.sum(leaf**2) for leaf in jax.tree_util.tree_leaves(tree)))
+
+
+class TaylorRemainder(NamedTuple):
+    """``max_i |f(x_i; theta_0 + eps v) - f_lin(x_i; theta_0 + eps v)|`` for a unit direction v.
+
+    eps : (E,) step sizes.  errors : (E,) the largest remainder over the training inputs.
+    """
+
+    eps: np.ndarray
+    errors: np.ndarray
+
+
+@functools.lru_cache(maxsize=None)
+def _taylor_remainder(width, seed, direction_seed, eps):
+    model = two_layer(width)
+    _, X, _ = interval_problem()
+    params0 = model.init(seed)
+    direction = model.init(direction_seed)  # a random direction with the parameters' structure
+    norm = _tree_norm(direction)
+    direction = jax.tree_util.tree_map(lambda leaf: leaf / norm, direction)
+    f = jax.jit(model.apply)  # compiled, as in the notebook: the remainder (~1e-11) is a
+    f_lin = jax.jit(linearize(model.apply, params0))  # difference of O(1) numbers, so rounding shows
+    errors = []
+    for e in eps:
+        theta = jax.tree_util.tree_map(lambda p, v, e=e: p + e * v, params0, direction)
+        errors.append(float(jnp.max(jnp.abs(f(theta, X) - f_lin(theta, X)))))
+    return TaylorRemainder(np.array(eps), np.array(errors))
+
+
+def taylor_remainder(width: int = 256, seed: int = 0, direction_seed: int = 1, eps=TAYLOR_STEPS) -> TaylorRemainder:
+    """The remainder of the first-order Taylor model along ``theta_0 + eps v`` (``||v|| = 1``).
+
+    ``theta_0 = two_layer(width).init(seed)``, ``v`` is ``init(direction_seed)`` normalised over
+    all leaves; the remainder is measured on the training inputs. Cached per argument.
+    """
+    eps = tuple(float(e) for e in np.atleast_1d(np.asarray(eps, dtype=np.float64)))
+    if len(eps) < 2 or not all(np.isfinite(e) and e > 0 for e in eps):
+        raise ValueError("eps must hold at least two positive step sizes")
+    return _taylor_remainder(_validate.positive_int(width, "width"), int(seed), int(direction_seed), eps)
+
+
+class ConvexityGap(NamedTuple):
+    """The convexity gap of the linearized loss at the midpoint of ``theta_a`` and ``theta_b``.
+
+    measured : ``L_lin(mid) - (L_lin(theta_a) + L_lin(theta_b)) / 2``.
+    formula : ``-||f_lin(X; theta_b) - f_lin(X; theta_a)||^2 / 8`` (exact for a quadratic).
+    """
+
+    measured: float
+    formula: float
+
+
+@functools.lru_cache(maxsize=None)
+def convexity_gap(width: int = 256, seed: int = 0) -> ConvexityGap:
+    """The gap at ``s = 1/2`` between ``theta_a = theta_0 + 3 v_a`` and ``theta_b = theta_0 - 2 v_b``.
+
+    ``theta_0 = init(seed)``, ``v_a = init(seed + 2)``, ``v_b = init(seed + 3)`` (so the defaults
+    are the notebook's ``cu.key(0)``, ``cu.key(2)``, ``cu.key(3)``): points far from
+    ``theta_0``, where the network itself is far from quadratic.
+    """
+    model = two_layer(_validate.positive_int(width, "width"))
+    _, X, y = interval_problem()
+    params0 = model.init(seed)
+    f_lin = linearize(model.apply, params0)
+    theta_a = jax.tree_util.tree_map(lambda p, v: p + 3.0 * v, params0, model.init(seed + 2))
+    theta_b = jax.tree_util.tree_map(lambda p, v: p - 2.0 * v, params0, model.init(seed + 3))
+    midpoint = jax.tree_util.tree_map(lambda a, b: 0.5 * (a + b), theta_a, theta_b)
+
+    def loss_lin(theta):
+        return 0.5 * float(jnp.sum((f_lin(theta, X) - y) ** 2))
+
+    measured = loss_lin(midpoint) - 0.5 * (loss_lin(theta_a) + loss_lin(theta_b))
+    formula = -float(jnp.sum((f_lin(theta_b, X) - f_lin(theta_a, X)) ** 2)) / 8
+    return ConvexityGap(measured, formula)
+
+
+# ---------------------------------------------------------------- the mean-field count of the post
+@functools.lru_cache(maxsize=None)
+def mean_field_apply(model: MLP):
+    """The post's scaling: ``f_MF(params, x) = model.apply(params, x) / sqrt(N)``.
+
+    For the two-layer NTK network this is ``f = (sw / N) sum_j a_j relu(h_j(x))`` with weights of
+    order one: each unit contributes ``O(1/N)`` (the mean-field scaling of Mei, Montanari &
+    Nguyen 2018; with ``lr = eta_0 N`` it is muP's two-layer dynamics). Its kernel is exactly
+    ``empirical_ntk(model, ...) / N``. Cached per model (one function object, one compile).
+    """
+    scale = 1.0 / np.sqrt(model.width)
+    return lambda params, x: scale * model.apply(params, x)
+
+
+def time_to_fit(times, loss, fraction: float = FIT_FRACTION) -> float:
+    """First time at which ``loss`` falls below ``fraction * loss[0]`` (log-linear interpolation
+    between records); ``math.inf`` if it never does. ``times`` and ``loss`` are (R,) arrays."""
+    times, loss = np.asarray(times, dtype=np.float64), np.asarray(loss, dtype=np.float64)
+    if loss[0] <= 0:
+        return 0.0
+    target = fraction * loss[0]
+    below = np.nonzero(loss < target)[0]
+    if below.size == 0:
+        return math.inf
+    k = int(below[0])
+    t0, t1, l0, l1 = times[k - 1], times[k], np.log(loss[k - 1]), np.log(loss[k])
+    return float(t0 + (np.log(target) - l0) / (l1 - l0) * (t1 - t0))
+
+
+class MeanFieldRun(NamedTuple):
+    """The mean-field network (``mean_field_apply``) trained at one width; per seed (S,) arrays.
+
+    width, lr : the width and its learning rate ``MEAN_FIELD_LR * width``.
+    times : (R,) flow time ``t = lr x steps`` of the records.  loss : (S, R).
+    lambda_max0, lambda_max_end : top eigenvalue of the mean-field kernel at the start and the end.
+    fit_time : flow time at which the loss falls below ``FIT_FRACTION`` of its start.
+    grad_rms : root-mean-square entry of ``grad L`` at ``theta_0``: a step at learning rate eta
+        moves a typical weight by ``eta * grad_rms`` (the post's per-step count).
+    rel_change : ``||theta_T - theta_0|| / ||theta_0||``.  typical_move : ``||theta_T -
+    theta_0|| / sqrt(P)``, the root-mean-square move of one weight.  max_move : the largest one.
+    kernel_change : ``||K_T - K_0||_F / ||K_0||_F`` (order one: the features moved).
+    """
+
+    width: int
+    lr: float
+    times: np.ndarray
+    loss: np.ndarray
+    lambda_max0: np.ndarray
+    lambda_max_end: np.ndarray
+    fit_time: np.ndarray
+    grad_rms: np.ndarray
+    rel_change: np.ndarray
+    typical_move: np.ndarray
+    max_move: np.ndarray
+    kernel_change: np.ndarray
+
+
+@functools.lru_cache(maxsize=None)
+def mean_field_run(width: int) -> MeanFieldRun:
+    """Train the mean-field network of width ``width`` from ``model.init_many(SEEDS)``; cached.
+
+    ``train(mean_field_apply(model), params0, X, y, lr=MEAN_FIELD_LR * width,
+    steps=MEAN_FIELD_STEPS, batch=True)`` with about ``MEAN_FIELD_RECORDS`` log-spaced records.
+    The learning rate grows like ``N`` so that ``eta * lambda_max`` is the same at every width
+    and the loop has the same length; at a fixed learning rate eta the same run takes
+    ``t / eta`` steps, so a fit time of order N is N times more steps.
+    """
+    model = two_layer(width)
+    apply_fn = mean_field_apply(model)
+    _, X, y = interval_problem()
+    lr = MEAN_FIELD_LR * width
+    params0 = model.init_many(SEEDS)
+    run = train(apply_fn, params0, X, y, lr=lr, steps=MEAN_FIELD_STEPS,
+                record_steps=log_record_steps(MEAN_FIELD_STEPS, MEAN_FIELD_RECORDS), batch=True)
+    times, loss = np.asarray(run.times, dtype=np.float64), np.asarray(run.loss)
+    w0 = np.asarray(weight_vector(params0))
+    moved = np.asarray(weight_vector(run.params)) - w0
+    grad_fn = jax.grad(lambda p: 0.5 * jnp.sum((apply_fn(p, X) - y) ** 2))
+    lam0, lamT, change, grad_rms = [], [], [], []
+    for i in range(len(SEEDS)):
+        p0, pT = run_slice(params0, i), run_slice(run.params, i)
+        K0 = np.asarray(empirical_ntk(model, p0, X)) / width  # the kernel of f_MF = f / sqrt(N)
+        KT = np.asarray(empirical_ntk(model, pT, X)) / width
+        lam0.append(np.linalg.eigvalsh(K0)[-1])
+        lamT.append(np.linalg.eigvalsh(KT)[-1])
+        change.append(np.linalg.norm(KT - K0) / np.linalg.norm(K0))
+        grad_rms.append(float(jnp.sqrt(jnp.mean(weight_vector(grad_fn(p0)) ** 2))))
+    return MeanFieldRun(
+        width=int(width),
+        lr=float(lr),
+        times=times,
+        loss=loss,
+        lambda_max0=np.array(lam0),
+        lambda_max_end=np.array(lamT),
+        fit_time=np.array([time_to_fit(times, seed_loss) for seed_loss in loss]),
+        grad_rms=np.array(grad_rms),
+        rel_change=np.linalg.norm(moved, axis=-1) / np.linalg.norm(w0, axis=-1),
+        typical_move=np.linalg.norm(moved, axis=-1) / np.sqrt(w0.shape[-1]),
+        max_move=np.max(np.abs(moved), axis=-1),
+        kernel_change=np.array(change),
+    )
+
+
+class MeanFieldSweep(NamedTuple):
+    """Seed means of ``mean_field_run`` per width, numpy arrays of shape (len(widths),); the
+    fields are those of ``MeanFieldRun`` (``final_loss`` the last recorded loss)."""
+
+    widths: np.ndarray
+    lambda_max0: np.ndarray
+    lambda_max_end: np.ndarray
+    fit_time: np.ndarray
+    grad_rms: np.ndarray
+    rel_change: np.ndarray
+    typical_move: np.ndarray
+    max_move: np.ndarray
+    kernel_change: np.ndarray
+    final_loss: np.ndarray
+
+
+@functools.lru_cache(maxsize=None)
+def _mean_field_sweep(widths: tuple) -> MeanFieldSweep:
+    runs = [mean_field_run(w) for w in widths]
+    mean = lambda field: np.array([np.mean(getattr(r, field)) for r in runs])
+    return MeanFieldSweep(
+        widths=np.array(widths, dtype=np.float64),
+        **{f: mean(f) for f in MeanFieldSweep._fields if f not in ("widths", "final_loss")},
+        final_loss=np.array([np.mean(r.loss[:, -1]) for r in runs]),
+    )
+
+
+def mean_field_sweep(widths=MEAN_FIELD_WIDTHS) -> MeanFieldSweep:
+    """The mean-field numbers per width (seed means of ``mean_field_run``, cached)."""
+    widths = tuple(_validate.positive_int(w, "width") for w in widths)
+    if len(widths) < 2:
+        raise ValueError("widths must contain at least two widths to fit a slope")
+    return _mean_field_sweep(widths)
+
+
+# ---------------------------------------------------------------- the claim checks (predicates)
+def claim_second_order(result: TaylorRemainder) -> ClaimCheck:
+    """The Taylor remainder is second order: log-log slope of error against eps within 0.1 of 2."""
+    fit = fit_power_law(result.eps, result.errors)
+    return claim("the linearization's error is second order in the step", measured=f"slope {fit}",
+                 predicted="slope 2", holds=abs(fit.exponent - 2.0) < 0.1)
+
+
+def claim_convexity_gap(result: ConvexityGap) -> ClaimCheck:
+    """The linearized loss is a convex quadratic: its midpoint gap is <= 0 and equals
+    ``-||J (theta_b - theta_a)||^2 / 8`` to 1e-8 relative (a non-quadratic loss misses it)."""
+    holds = result.measured <= 0 and abs(result.measured - result.formula) < 1e-8 * abs(result.formula)
+    return claim("the linearized loss is a convex quadratic (midpoint gap)", measured=f"{result.measured:.6g}",
+                 predicted=f"{result.formula:.6g} (= -||J (theta_b - theta_a)||^2 / 8)", holds=holds)
+
+
+def claim_relative_change(sweep: WidthSweep) -> ClaimCheck:
+    """``||theta_T - theta_0|| / ||theta_0||`` falls like ``N^-1/2``: slope within 0.15 of -0.5
+    (a flat curve, or the post's ``N^-1``, fails)."""
+    fit = fit_power_law(sweep.widths, sweep.rel_change)
+    return claim("the relative weight change falls like N^-1/2", measured=f"slope {fit}",
+                 predicted="slope -0.5", holds=abs(fit.exponent + 0.5) < 0.15)
+
+
+def claim_distance_flat(sweep: WidthSweep) -> ClaimCheck:
+    """The network's own distance ``||theta_T - theta_0||`` is O(1) in width: slope within 0.2 of
+    0 (the relative change has -0.5, so a curve that falls like it fails), and the linearization's
+    distance within 0.1 of 0."""
+    net, lin = fit_power_law(sweep.widths, sweep.move_net), fit_power_law(sweep.widths, sweep.move_lin)
+    return claim("the distance travelled ||theta_T - theta_0|| is flat in width",
+                 measured=f"slope: network {net}, linearization {lin}", predicted="slope 0 (both)",
+                 holds=abs(net.exponent) < 0.2 and abs(lin.exponent) < 0.1)
+
+
+def claim_stays_linear(sweep: WidthSweep) -> ClaimCheck:
+    """The network stays close to its linearization: the gap falls at least threefold over the
+    widths and its slope lies in (-0.8, -0.25) (theory -0.5, asymptotically)."""
+    fit = fit_power_law(sweep.widths, sweep.gap)
+    holds = sweep.gap[-1] < sweep.gap[0] / 3 and -0.8 < fit.exponent < -0.25
+    return claim("rms(f_T - f_lin,T) shrinks with width", measured=f"slope {fit}, "
+                 f"{sweep.gap[0] / sweep.gap[-1]:.2g}x smaller from N = {int(sweep.widths[0])} to {int(sweep.widths[-1])}",
+                 predicted="slope -0.5 (asymptotic)", holds=holds)
+
+
+def claim_single_weight(sweep: WidthSweep) -> ClaimCheck:
+    """Even the weight that moves most moves less as N grows, closer to ``N^-1/2`` than to the
+    post's ``N^-1``: slope in (-0.75, -0.2) (a flat curve or an ``N^-1`` law fails)."""
+    fit = fit_power_law(sweep.widths, sweep.max_move)
+    return claim("the largest single-weight move falls like N^-1/2", measured=f"slope {fit}",
+                 predicted="slope -0.5 (NTK); the post's O(1/N) would be -1",
+                 holds=-0.75 < fit.exponent < -0.2)
+
+
+def claim_mean_field_kernel(sweep: MeanFieldSweep) -> ClaimCheck:
+    """Under the mean-field scaling the kernel is O(1/N): slope of lambda_max(K_0) within 0.1 of -1."""
+    fit = fit_power_law(sweep.widths, sweep.lambda_max0)
+    return claim("mean-field scaling: lambda_max(K_0) falls like 1/N", measured=f"slope {fit}",
+                 predicted="slope -1", holds=abs(fit.exponent + 1.0) < 0.1)
+
+
+def claim_mean_field_per_step(sweep: MeanFieldSweep) -> ClaimCheck:
+    """The post's per-step count: at a fixed learning rate a typical weight moves ``O(eta / N)``
+    per step (rms gradient entry at theta_0: slope within 0.1 of -1)."""
+    fit = fit_power_law(sweep.widths, sweep.grad_rms)
+    return claim("mean-field scaling: one step moves a weight by O(eta/N)", measured=f"slope {fit}",
+                 predicted="slope -1 (the post's count)", holds=abs(fit.exponent + 1.0) < 0.1)
+
+
+def claim_mean_field_fit_time(sweep: MeanFieldSweep) -> ClaimCheck:
+    """Fitting takes a flow time of order N (N times more steps at a fixed learning rate):
+    slope of the fit time within 0.15 of +1."""
+    fit = fit_power_law(sweep.widths, sweep.fit_time)
+    return claim("mean-field scaling: the fit takes a time (steps at fixed eta) of order N",
+                 measured=f"slope {fit}", predicted="slope +1", holds=abs(fit.exponent - 1.0) < 0.15)
+
+
+def claim_mean_field_weights_move(sweep: MeanFieldSweep) -> ClaimCheck:
+    """So each weight moves O(1) and the features change: the typical single-weight move is flat
+    in width (slope within 0.1 of 0) and at least 0.3 (initial weights are N(0, 1)) at every
+    width, and the kernel changes by at least half its size at every width."""
+    fit = fit_power_law(sweep.widths, sweep.typical_move)
+    holds = abs(fit.exponent) < 0.1 and np.all(sweep.typical_move > 0.3) and np.all(sweep.kernel_change > 0.5)
+    return claim("mean-field scaling: each weight moves O(1), the kernel moves O(1)",
+                 measured=f"typical move {np.min(sweep.typical_move):.2g}..{np.max(sweep.typical_move):.2g}, "
+                 f"slope {fit}; ||K_T - K_0|| / ||K_0|| >= {np.min(sweep.kernel_change):.2g}",
+                 predicted="slope 0, moves of order 1 (feature learning)", holds=holds)

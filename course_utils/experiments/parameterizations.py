@@ -16,7 +16,7 @@ import numpy as np
 from .. import _validate
 from ..data import circle_problem
 from ..kernels import empirical_ntk
-from ..measure import PowerLawFit, fit_power_law, top_eigenvalue
+from ..measure import ClaimCheck, PowerLawFit, claim, fit_power_law, top_eigenvalue
 from ..models import MLP
 from ..training import train
 
@@ -129,3 +129,130 @@ def kernel_scale(parameterization: str, widths=LAMBDA_WIDTHS, seed: int = 0) -> 
         lam.append(top_eigenvalue(empirical_ntk(model, model.init(seed), x)))
     lam = np.asarray(lam)
     return KernelScale(np.asarray(widths), lam, fit_power_law(np.asarray(widths, dtype=float), lam))
+
+
+# ---------------------------------------------------------------------- claim checks on the sweeps
+KERNEL_EXPONENTS = {"standard": 1.0, "ntk": 0.0, "mup": 0.0}  # lambda_max ~ N^exponent at initialisation
+TRANSFER_EXPONENTS = {"standard": -1.0, "ntk": 0.0, "mup": 0.0}  # best lr ~ N^exponent
+
+
+def claim_kernel_scale(parameterization: str, scale: KernelScale, tolerance: float = 0.2) -> ClaimCheck:
+    """``lambda_max`` of the initial kernel grows like ``N`` under SP and is width-independent under NTK and muP."""
+    theory = KERNEL_EXPONENTS[_validate.choice(parameterization, PARAMETERIZATIONS, "parameterization")]
+    fit = fit_power_law(scale.widths.astype(float), scale.lambda_max)
+    return claim(f"{parameterization}: lambda_max of K_0 ~ N^{theory:g}", measured=f"exponent {fit}",
+                 predicted=f"{theory:g} (+/- {tolerance})", holds=abs(fit.exponent - theory) < tolerance)
+
+
+def claim_lr_transfer(parameterization: str, transfer: TransferFit, tolerance: float = 0.25) -> ClaimCheck:
+    """The best learning rate falls like ``1/N`` under SP and stays put under NTK and muP."""
+    theory = TRANSFER_EXPONENTS[_validate.choice(parameterization, PARAMETERIZATIONS, "parameterization")]
+    fit = fit_power_law(transfer.widths.astype(float), transfer.best_lr)
+    return claim(f"{parameterization}: best learning rate ~ N^{theory:g}", measured=f"exponent {fit.exponent + 0.0:.2f}",
+                 predicted=f"{theory:g} (+/- {tolerance})", holds=abs(fit.exponent - theory) < tolerance)
+
+
+def last_stable_lr(sweep: LearningRateSweep, step: int = STEPS) -> float:
+    """The largest learning rate of the grid whose run has not diverged by ``step``."""
+    finite = np.isfinite(sweep.loss[:, int(step)])
+    return float(np.max(sweep.learning_rates[finite])) if finite.any() else float("nan")
+
+
+def claim_optimum_is_last_stable(parameterization: str, sweeps, step: int = STEPS) -> ClaimCheck:
+    """The "best" learning rate at every width is simply the largest one of the grid that does not diverge.
+
+    True under SP (and, on this task, under NTK parameterization, whose optimum sits at the
+    width-independent edge); muP's optimum lies inside the stable range.
+    """
+    best = [float(s.learning_rates[int(np.argmin(s.loss[:, int(step)]))]) for s in sweeps]
+    stable = [last_stable_lr(s, step) for s in sweeps]
+    return claim(f"{parameterization}: the best learning rate is the last stable grid point",
+                 measured="best " + ", ".join(f"{b:.3g}" for b in best),
+                 predicted="last stable " + ", ".join(f"{v:.3g}" for v in stable), holds=best == stable)
+
+
+# ---------------------------------------------------------------------- the coordinate check (Yang et al. 2022)
+COORD_WIDTHS = (64, 256, 1024, 4096)
+COORD_STEPS = 4  # "a few steps" of full-batch gradient descent
+COORD_SEEDS = (0, 1, 2, 3)
+COORD_BASE_WIDTH = 64  # the learning rate is tuned here (1 / lambda_max) and then held fixed
+CHANGE_EXPONENTS = {"mup": 0.0, "ntk": -0.5}  # rms change of h after a few steps ~ N^exponent; standard: blows up
+
+
+@functools.lru_cache(maxsize=None)
+def hidden_measure(model: MLP):
+    """``measure(params)``: the hidden pre-activations ``h`` (n, N) on ``transfer_problem()`` (for ``train``)."""
+    x, _ = transfer_problem()
+
+    def measure(params):
+        return model.forward(params, x)[0][0]
+
+    return measure
+
+
+def coordinate_lr(parameterization: str) -> float:
+    """The coordinate check's learning rate: ``1 / lambda_max`` of the width-64 kernel at init, for every width."""
+    scale = kernel_scale(parameterization)
+    return 1.0 / float(scale.lambda_max[list(scale.widths).index(COORD_BASE_WIDTH)])
+
+
+class CoordinateCheck(NamedTuple):
+    """Per-coordinate size of the hidden pre-activations and of their change during training, against width."""
+
+    parameterization: str
+    widths: np.ndarray  # (W,)
+    lr: float  # the same at every width
+    h_init: np.ndarray  # (W,) rms over seeds, inputs and units of h at initialisation
+    change: np.ndarray  # (W, COORD_STEPS) rms of h_s - h_0 after s = 1..COORD_STEPS steps
+    output: np.ndarray  # (W, COORD_STEPS + 1) rms of the network output f at s = 0..COORD_STEPS
+    fit_change: PowerLawFit  # rms change after COORD_STEPS steps ~ N^exponent
+    fit_init: PowerLawFit
+
+
+def rms(a, axis=None):
+    """Root mean square (the per-coordinate size of Yang et al.'s coordinate check)."""
+    return np.sqrt(np.mean(np.square(np.asarray(a, dtype=np.float64)), axis=axis))
+
+
+@functools.lru_cache(maxsize=None)
+def coordinate_check(parameterization: str, widths=COORD_WIDTHS, steps: int = COORD_STEPS, seeds=COORD_SEEDS) -> CoordinateCheck:
+    """Train every width with the same learning rate for a few steps and record the hidden features.
+
+    One ``train(..., batch=True, measure=hidden_measure(model))`` call per width (every seed of
+    ``seeds`` side by side), ``lr = coordinate_lr(parameterization)``.
+    """
+    _validate.choice(parameterization, PARAMETERIZATIONS, "parameterization")
+    x, y = transfer_problem()
+    lr = coordinate_lr(parameterization)
+    h_init, change, output = [], [], []
+    for w in widths:
+        model = two_layer_model(int(w), parameterization)
+        traj = train(model.apply, model.init_many(list(seeds)), x, y, lr=lr, steps=int(steps), record_every=1, batch=True,
+                     measure=hidden_measure(model))
+        h = np.asarray(traj.measurements)  # (S, steps + 1, n, N)
+        h_init.append(rms(h[:, 0]))
+        change.append([rms(h[:, s] - h[:, 0]) for s in range(1, int(steps) + 1)])
+        output.append(rms(np.asarray(traj.outputs), axis=(0, 2)))
+    widths = np.asarray(widths)
+    h_init, change, output = np.asarray(h_init), np.asarray(change), np.asarray(output)
+    return CoordinateCheck(parameterization, widths, float(lr), h_init, change, output,
+                           fit_power_law(widths.astype(float), change[:, -1]), fit_power_law(widths.astype(float), h_init))
+
+
+def claim_coordinate_check(check: CoordinateCheck, tolerance: float = 0.15, blow_up: float = 1.0) -> ClaimCheck:
+    """After a few steps the rms change of ``h`` is O(1) under muP, ~``N^-1/2`` under NTK, grows under SP.
+
+    The features at initialisation are O(1) in every parameterization (exponent within
+    ``tolerance`` of 0); "grows" means an exponent above ``blow_up``.
+    """
+    widths = check.widths.astype(float)
+    fit = fit_power_law(widths, check.change[:, -1])
+    init = fit_power_law(widths, check.h_init)
+    if check.parameterization == "standard":
+        ok, predicted = fit.exponent > blow_up, f"blows up (exponent > {blow_up:g})"
+    else:
+        theory = CHANGE_EXPONENTS[check.parameterization]
+        ok, predicted = abs(fit.exponent - theory) < tolerance, f"{theory:g} (+/- {tolerance})"
+    return claim(f"{check.parameterization}: rms change of h after {check.change.shape[1]} steps ~ N^exponent",
+                 measured=f"exponent {fit} (h at init: {init.exponent + 0.0:.2f})",
+                 predicted=f"{predicted}; h at init 0", holds=ok and abs(init.exponent) < tolerance)

@@ -9,7 +9,8 @@ run lies on the kernel prediction.
 Public names
 ------------
 TOUR_WIDTHS, SEEDS, N_TRAIN, LR, STEPS, N_RECORDS, DATA_SEED, tour_target, tour_model,
-tour_problem, TourRun, tour_run, TourGaps, tour_gaps.
+tour_problem, TourRun, tour_run, TourGaps, tour_gaps, THEORY_EXPONENT, EXPONENT_TOLERANCE,
+claim_network_follows_kernel.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from .. import _validate
 from ..data import circle_points, random_circle
 from ..flow import GradientFlow
 from ..kernels import analytic_ntk
-from ..measure import PowerLawFit, fit_power_law
+from ..measure import ClaimCheck, PowerLawFit, claim, fit_power_law
 from ..models import MLP
 from ..training import log_record_steps, train
 
@@ -36,6 +37,8 @@ DATA_SEED = 0  # seed of the training angles
 LR = 0.01
 STEPS = 20000  # so the runs end at t = LR * STEPS = 200
 N_RECORDS = 41  # log-spaced records (the time control's values)
+THEORY_EXPONENT = -0.5  # the gap to the kernel prediction shrinks like N^-1/2 (Lee et al. 2019)
+EXPONENT_TOLERANCE = 0.2  # a fitted exponent within this of the theory's counts as agreement
 
 
 def tour_target(angles):
@@ -169,7 +172,38 @@ def _tour_gaps(widths: tuple, seeds: tuple) -> TourGaps:
     return TourGaps(np.asarray(widths), gaps, mean_gaps, fit_power_law(np.asarray(widths, dtype=float), mean_gaps))
 
 
+def claim_network_follows_kernel(gaps: TourGaps) -> ClaimCheck:
+    """The tour's claim: averaged over seeds, the gap between a network and its kernel
+    prediction shrinks at every step up in width, the widest is at least 3x closer than the
+    narrowest, and the fitted exponent is within ``EXPONENT_TOLERANCE`` of -1/2."""
+    mean = np.asarray(gaps.mean_gaps)
+    exponent = gaps.fit.exponent
+    return claim(
+        "the wider the network, the closer its whole training run to the kernel prediction",
+        measured=f"mean gap {mean[0]:.3g} at N = {int(gaps.widths[0])} down to {mean[-1]:.3g} at "
+                 f"N = {int(gaps.widths[-1])}, slope {gaps.fit}",
+        predicted=f"shrinking at every width, slope {THEORY_EXPONENT} +/- {EXPONENT_TOLERANCE}",
+        holds=bool(np.all(np.diff(mean) < 0)) and mean[-1] < mean[0] / 3
+        and abs(exponent - THEORY_EXPONENT) <= EXPONENT_TOLERANCE,
+    )
+
+
 __all__ = [
-    "DATA_SEED", "LR", "N_RECORDS", "N_TRAIN", "SEEDS", "STEPS", "TOUR_WIDTHS", "TourGaps", "TourRun",
-    "tour_gaps", "tour_model", "tour_problem", "tour_run", "tour_target",
+    "DATA_SEED",
+    "EXPONENT_TOLERANCE",
+    "LR",
+    "N_RECORDS",
+    "N_TRAIN",
+    "SEEDS",
+    "STEPS",
+    "THEORY_EXPONENT",
+    "TOUR_WIDTHS",
+    "TourGaps",
+    "TourRun",
+    "claim_network_follows_kernel",
+    "tour_gaps",
+    "tour_model",
+    "tour_problem",
+    "tour_run",
+    "tour_target",
 ]

@@ -11,6 +11,7 @@ from ..experiments.tour import TOUR_WIDTHS, tour_run, tour_target
 from .interactive import OKABE_ITO, InteractiveFigure, nearest_index, plain_log_ticks
 
 NETWORK_COLOUR, KERNEL_COLOUR = OKABE_ITO[0], OKABE_ITO[1]  # blue network, orange kernel
+LOSS_FLOOR = 1e-8  # bottom of the loss axis (the smallest recorded loss is about 6e-8)
 
 
 def draw_tour(axes, width, time) -> dict:
@@ -27,18 +28,19 @@ def draw_tour(axes, width, time) -> dict:
     left.set_xlim(0, 2 * np.pi)
     left.set_ylim(-2.2, 2.2)
     left.set_xlabel(r"angle $\gamma$ of the input on the circle")
-    left.set_title(f"width {width}, t = {run.times[index]:.3g}", fontsize=10)
-    left.legend(loc="lower left", fontsize=7, ncol=2)
+    left.set_ylabel(r"output $f(x)$")
+    left.set_title(f"width N = {width}, t = {run.times[index]:.3g}")
+    left.legend(loc="lower left", ncol=2)
 
     right.clear()
     right.loglog(run.times[1:], run.kernel_loss[0, 1:], "--", color=KERNEL_COLOUR, lw=2, label="kernel (infinite width)")
     right.loglog(run.times[1:], run.network_loss[0, 1:], color=NETWORK_COLOUR, lw=1.5, label=f"network, width {width}")
     right.plot(run.times[marker], run.network_loss[0, marker], "o", color=NETWORK_COLOUR, ms=6)
     right.axvline(run.times[marker], color="0.5", lw=1)
-    right.set_xlabel("time t = learning rate x steps")
+    right.set_xlabel(r"time t = $\eta$ x steps")
     right.set_ylabel(r"training loss $\frac{1}{2}\|f - y\|^2$")
-    right.legend(fontsize=7, loc="lower left")
-    right.set_ylim(1e-7, 20)
+    right.legend(loc="lower left")
+    right.set_ylim(LOSS_FLOOR, 20)  # below every recorded loss: nothing is clipped
     plain_log_ticks(right)
     return {
         "width": width,
@@ -53,12 +55,12 @@ def draw_tour(axes, width, time) -> dict:
 def tour_demo(widths=TOUR_WIDTHS, width: int = 16, time: float | None = None) -> InteractiveFigure:
     """The tour figure: fitted function and loss curve, network against kernel prediction.
 
-    Every offered width is trained once up front, so moving either control only redraws.
+    Only the width shown first is trained when the figure is built (a few seconds); every
+    other width is trained the first time the width control visits it (the figure says it
+    is computing), and is then cached, so moving the time control only redraws.
     """
     widths = tuple(int(w) for w in widths)
-    for w in widths:
-        tour_run(w)
-    times = tour_run(widths[0]).times
+    times = tour_run(width).times
     return InteractiveFigure(
         draw_tour,
         widths=widths,

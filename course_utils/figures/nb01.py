@@ -15,15 +15,21 @@ from ..experiments.landscape import (
     one_unit_loss,
     seed_runs,
     segment_runs,
+    stall_diagnosis,
+    stall_kinds,
     success_sweep,
 )
-from .interactive import OKABE_ITO, InteractiveFigure, nearest_index, plain_log_ticks
+from .interactive import OKABE_ITO, InteractiveFigure, course_style, nearest_index, plain_log_ticks, static_figure
 
-SUCCESS_COLOUR, FAILURE_COLOUR = OKABE_ITO[0], OKABE_ITO[3]  # blue: below the threshold, vermillion: above
+# Success and failure differ in colour (Okabe-Ito blue vs vermillion, safe for colour-blind
+# readers) and in line style (solid vs dashed), so the meaning never rests on colour alone.
+SUCCESS_COLOUR, FAILURE_COLOUR = OKABE_ITO[0], OKABE_ITO[3]
+SUCCESS_STYLE, FAILURE_STYLE = "solid", "dashed"
 SEGMENT_COLOUR = OKABE_ITO[3]
 PLANE_LEVELS = np.linspace(-4.0, 1.5, 23)  # colour range of log10 loss in the plane panel
 
 
+@course_style()
 def plot_one_unit_landscape():
     """Static figure: the loss of ``a relu(w)`` on the point (1, 1), and along a chord of two minima.
 
@@ -32,9 +38,7 @@ def plot_one_unit_landscape():
     Right: the loss along the straight segment between the minima (0.5, 2) and (2, 0.5).
     Returns the pyplot figure (show it with ``plt.show()``); ``fig.drawn`` holds the plotted arrays.
     """
-    import matplotlib.pyplot as plt
-
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(8.0, 3.2))
+    fig, (ax0, ax1) = static_figure(1, 2, figsize=(8.6, 3.4))
     w = np.linspace(-1.5, 3.0, 181)
     a = np.linspace(-1.0, 3.0, 161)
     L = one_unit_loss(w[None, :], a[:, None])
@@ -46,11 +50,11 @@ def plot_one_unit_landscape():
     _ = ax0.plot([pa[0], pb[0]], [pa[1], pb[1]], "-", color=SEGMENT_COLOUR, lw=1.5, label="chord")
     _ = ax0.plot(*0.5 * (pa + pb), "o", color=SEGMENT_COLOUR)
     ax0.axvspan(-1.5, 0.0, color="white", alpha=0.15)
-    ax0.text(-1.4, 1.6, "dead unit:\nflat\nplateau", color="white", fontsize=8)
+    ax0.text(-1.4, 1.6, "dead unit:\nflat\nplateau", color="white")
     ax0.set_xlabel("first-layer weight w")
     ax0.set_ylabel("output weight a")
-    ax0.legend(loc="lower right", fontsize=7)
-    ax0.set_title("loss of a relu(w x) on (x, y) = (1, 1)", fontsize=9)
+    ax0.legend(loc="lower right")
+    ax0.set_title("loss of a relu(w x) on (x, y) = (1, 1)")
     s = np.linspace(0, 1, 101)
     path = (1 - s)[:, None] * pa + s[:, None] * pb
     segment = one_unit_loss(path[:, 0], path[:, 1])
@@ -58,8 +62,8 @@ def plot_one_unit_landscape():
     _ = ax1.plot([0, 1], [0, 0], "k--", lw=1, label="chord (convexity bound)")
     ax1.set_xlabel("s  (0: (0.5, 2),  1: (2, 0.5))")
     ax1.set_ylabel("loss")
-    ax1.legend(fontsize=7)
-    ax1.set_title("between two global minima", fontsize=9)
+    ax1.legend()
+    ax1.set_title("between two global minima")
     fig.tight_layout()
     fig.drawn = {"w": w, "a": a, "loss": L, "s": s, "segment": segment}
     return fig
@@ -70,12 +74,13 @@ def seeds_demo(widths=SEED_WIDTHS, threshold: float = THRESHOLD) -> InteractiveF
     """Width and time demo: does gradient descent reach near-zero loss from every seed?
 
     Left: the training loss of every seed at the chosen width (bold up to the chosen time;
-    blue: below ``threshold`` at that time, vermillion: above). Right: the fraction of seeds
+    solid blue: below ``threshold`` at that time, dashed vermillion: above; a legend says so). Right: the fraction of seeds
     below the threshold at the chosen time, for every width. All runs are computed when the
     demo is built; the time control only indexes the recordings.
     """
     from matplotlib.collections import LineCollection
     from matplotlib.colors import to_rgba
+    from matplotlib.lines import Line2D
     from matplotlib.ticker import NullFormatter, NullLocator
 
     sweep = success_sweep(widths, threshold)
@@ -91,13 +96,21 @@ def seeds_demo(widths=SEED_WIDTHS, threshold: float = THRESHOLD) -> InteractiveF
         plain_log_ticks(ax0)
         ax0.set_xlim(times[1], times[-1])
         ax0.set_ylim(1e-8, 50.0)
-        ax0.set_xlabel("time t = lr x steps")
-        ax0.set_ylabel("training loss")
-        ax0.axhline(threshold, color="k", ls="--", lw=0.8)
-        art["faint"] = ax0.add_collection(LineCollection([], lw=0.6, alpha=0.25))
-        art["bold"] = ax0.add_collection(LineCollection([], lw=1.2))
+        ax0.set_xlabel(r"time t = $\eta$ x steps")
+        ax0.set_ylabel(r"training loss $\frac{1}{2}\|f - y\|^2$")
+        ax0.axhline(threshold, color="k", ls="-.", lw=0.9)
+        art["faint"] = ax0.add_collection(LineCollection([], lw=0.7, alpha=0.3))
+        art["bold"] = ax0.add_collection(LineCollection([], lw=1.3))
         art["now0"] = ax0.axvline(times[-1], color="0.4", lw=0.8)
-        art["title0"] = ax0.set_title("", fontsize=9)
+        art["title0"] = ax0.set_title("")
+        ax0.legend(
+            handles=[
+                Line2D([], [], color=SUCCESS_COLOUR, ls=SUCCESS_STYLE, label=f"below {threshold:g} at t"),
+                Line2D([], [], color=FAILURE_COLOUR, ls=FAILURE_STYLE, label="above it"),
+                Line2D([], [], color="k", ls="-.", lw=0.9, label=f"threshold {threshold:g}"),
+            ],
+            loc="lower left",
+        )
         ax1.set_xscale("log", base=2)
         ax1.set_xticks(widths, [str(w) for w in widths])
         ax1.xaxis.set_minor_formatter(NullFormatter())
@@ -106,11 +119,11 @@ def seeds_demo(widths=SEED_WIDTHS, threshold: float = THRESHOLD) -> InteractiveF
         ax1.set_ylim(-0.03, 1.03)
         ax1.set_xlabel("width N (hidden units)")
         ax1.set_ylabel(f"fraction of seeds with loss < {threshold:g}")
-        ax1.set_title("success rate of gradient descent", fontsize=9)
+        ax1.set_title("success rate of gradient descent")
         ax1.plot(widths, sweep.final, "o--", color="0.7", label=f"at the end, t = {times[-1]:.3g}")
         (art["frac"],) = ax1.plot(widths, sweep.final, "o-", color=OKABE_ITO[0], label="at the chosen t")
         (art["ring"],) = ax1.plot([], [], "o", ms=11, mfc="none", mec="k")
-        ax1.legend(fontsize=7, loc="upper left")
+        ax1.legend(loc="upper left")
 
     def draw(axes, width, time):
         if not art:
@@ -122,10 +135,11 @@ def seeds_demo(widths=SEED_WIDTHS, threshold: float = THRESHOLD) -> InteractiveF
         t = run.times[1:]
         faint = [np.column_stack([t, L[1:]]) for L in run.losses]
         bold = [np.column_stack([t[:k], L[1 : k + 1]]) for L in run.losses]
-        art["faint"].set_segments(faint)
-        art["faint"].set_color(colours)
-        art["bold"].set_segments(bold)
-        art["bold"].set_color(colours)
+        styles = [SUCCESS_STYLE if b else FAILURE_STYLE for b in below]
+        for name, segments in (("faint", faint), ("bold", bold)):
+            art[name].set_segments(segments)
+            art[name].set_color(colours)
+            art[name].set_linestyle(styles)
         art["now0"].set_xdata([max(time, times[1])] * 2)
         art["now0"].set_visible(time > 0)
         title = f"width {width}: {int(below.sum())}/{len(below)} seeds below {threshold:g} at t = {time:.3g}"
@@ -139,6 +153,7 @@ def seeds_demo(widths=SEED_WIDTHS, threshold: float = THRESHOLD) -> InteractiveF
             "losses": [segment[:, 1] for segment in faint],
             "bold_lengths": [len(segment) for segment in bold],
             "below": below,
+            "linestyles": styles,
             "fractions": fractions,
             "title": title,
         }
@@ -180,8 +195,8 @@ def segment_demo(widths=SEGMENT_WIDTHS) -> InteractiveFigure:
         (art["chord"],) = ax0.plot([0, 1], [0, 0], "k--", lw=1, label="chord (convexity bound)")
         (art["ends"],) = ax0.plot([0, 1], [0, 0], "k^", ms=7)
         (art["mid"],) = ax0.plot([0.5], [0], "o", color=SEGMENT_COLOUR)
-        ax0.legend(fontsize=7, loc="upper right")
-        art["title0"] = ax0.set_title("", fontsize=9)
+        ax0.legend(loc="upper right")
+        art["title0"] = ax0.set_title("")
         art["plane"] = ax1.imshow(
             np.zeros((len(PLANE_UV), len(PLANE_UV))),
             extent=(PLANE_UV[0] - half, PLANE_UV[-1] + half, PLANE_UV[0] - half, PLANE_UV[-1] + half),
@@ -194,11 +209,13 @@ def segment_demo(widths=SEGMENT_WIDTHS) -> InteractiveFigure:
         )
         ax1.plot([0, 1, 0], [0, 0, 1], "w^", ms=7)
         for (a, b), name in zip([(0, 0), (1, 0), (0, 1)], ["theta", "P theta", "Q theta"]):
-            ax1.annotate(name, (a, b), textcoords="offset points", xytext=(5, 5), color="white", fontsize=8)
-        ax1.figure.colorbar(art["plane"], ax=ax1, label="log10 loss")
+            ax1.annotate(name, (a, b), textcoords="offset points", xytext=(5, 5), color="white")
+        # values outside the colour range are drawn at its ends; the pointed ends say so
+        ax1.figure.colorbar(art["plane"], ax=ax1, extend="both",
+                            label=f"log10 loss (clipped to {PLANE_LEVELS[0]:g}..{PLANE_LEVELS[-1]:g})")
         ax1.set_xlabel("u")
         ax1.set_ylabel("v")
-        ax1.set_title("log10 loss on the plane of three permuted copies", fontsize=9)
+        ax1.set_title("log10 loss on the plane of three copies")
 
     def draw(axes, width, time):
         ax0, _ = axes
@@ -212,7 +229,7 @@ def segment_demo(widths=SEGMENT_WIDTHS) -> InteractiveFigure:
         art["chord"].set_ydata(chord)
         art["ends"].set_ydata(chord)
         art["mid"].set_ydata([seg[mid]])
-        ax0.set_ylim(0.0, max(1.1 * float(seg[i0 : i1 + 1].max()), 0.1))
+        ax0.set_ylim(0.0, max(1.1 * float(seg.max()), 0.1))  # the whole line, nothing clipped
         art["title0"].set_text(f"width {width}, t = {run.times[k]:.3g}: midpoint {seg[mid]:.3g}, ends {seg[i0]:.2g}")
         log_loss = np.clip(np.log10(run.plane[k] + 1e-12), PLANE_LEVELS[0], PLANE_LEVELS[-1])
         art["plane"].set_data(log_loss)
@@ -230,4 +247,53 @@ def segment_demo(widths=SEGMENT_WIDTHS) -> InteractiveFigure:
     )
 
 
-__all__ = ["plot_one_unit_landscape", "seeds_demo", "segment_demo"]
+# ---------------------------------------------------------------- stalled runs
+KIND_STYLES = {  # marker and colour per kind of stalled run (shape and colour both differ)
+    "stationary": ("o", OKABE_ITO[0]),
+    "slow descent": ("s", OKABE_ITO[2]),
+    "edge of stability": ("^", OKABE_ITO[3]),
+}
+
+
+@course_style()
+def plot_stalled_runs(width: int = SEED_WIDTHS[0]):
+    """Static figure: the data behind the diagnosis of the stalled runs at ``width``.
+
+    Left: the loss over the last recorded steps of every stalled run that still moves,
+    relative to its final value (a zigzag: period-2 oscillation). Right: ``eta lambda_max``
+    of each stalled run's own empirical NTK at the end against its gradient norm, marker and
+    colour by the kind ``stall_kinds`` gives it; the dashed line is the stability edge 2.
+    Returns the figure; ``fig.drawn`` holds the plotted arrays.
+    """
+    diag = stall_diagnosis(width)
+    kinds = stall_kinds(diag)
+    fig, (ax0, ax1) = static_figure(1, 2, figsize=(8.6, 3.3))
+    moving = [k for k, kind in enumerate(kinds) if kind == "edge of stability"]
+    relative = diag.tail_loss[moving] / diag.tail_loss[moving, -1:]
+    steps = diag.tail_steps
+    for k, row in zip(moving, relative):
+        ax0.plot(steps, row, "-", marker=".", lw=1, label=f"seed {int(diag.seeds[k])}")
+    ax0.set_xlabel("step")
+    ax0.set_ylabel("loss / final loss")
+    ax0.set_title(f"width {width}: the last {len(steps) - 1} steps of the moving runs")
+    ax0.legend(ncol=2, loc="upper right", fontsize=8)
+    ax1.set_xscale("log")
+    for kind, (marker, colour) in KIND_STYLES.items():
+        sel = [k for k, name in enumerate(kinds) if name == kind]
+        if sel:
+            ax1.plot(diag.grad_norm[sel], diag.lr_lambda_max[sel], marker, color=colour, ms=7, ls="none",
+                     label=f"{kind} ({len(sel)})")
+    ax1.axhline(2.0, color="k", ls="--", lw=1, label=r"stability edge $\eta\lambda_{max} = 2$")
+    plain_log_ticks(ax1, "x")
+    ax1.set_xlabel(r"gradient norm $\|\nabla L\|$ at the end")
+    ax1.set_ylabel(r"$\eta\,\lambda_{max}(K_T)$ of the run's own NTK")
+    ax1.set_ylim(0.0, 2.4)
+    ax1.set_title("where each stalled run ends")
+    ax1.legend(loc="lower right")
+    fig.tight_layout()
+    fig.drawn = {"steps": steps, "relative_tail": relative, "grad_norm": diag.grad_norm,
+                 "lr_lambda_max": diag.lr_lambda_max, "kinds": kinds}
+    return fig
+
+
+__all__ = ["plot_one_unit_landscape", "plot_stalled_runs", "seeds_demo", "segment_demo"]

@@ -3,7 +3,7 @@
 The numbers come from ``course_utils.experiments.lazy_training``; every draw returns the
 arrays it plotted (``demo.drawn``), so tests compare the figure with a direct computation.
 
-Public names: side_by_side_demo, plot_sweep, plot_weight_paths, plot_chords.
+Public names: side_by_side_demo, plot_sweep, plot_weight_paths, plot_chords, plot_mean_field.
 """
 
 from __future__ import annotations
@@ -14,11 +14,20 @@ from .. import _validate
 from ..data import interval_problem
 from ..experiments import lazy_training
 from ..measure import fit_power_law
-from .interactive import OKABE_ITO, InteractiveFigure, nearest_index, plain_log_ticks, width_colours
+from .interactive import (
+    OKABE_ITO,
+    InteractiveFigure,
+    course_style,
+    nearest_index,
+    plain_log_ticks,
+    static_figure,
+    width_colours,
+)
 
 NETWORK_COLOUR, LINEAR_COLOUR = OKABE_ITO[0], OKABE_ITO[3]  # blue and vermillion
+MEAN_FIELD_COLOUR = OKABE_ITO[2]  # bluish green
 
-__all__ = ["plot_chords", "plot_sweep", "plot_weight_paths", "side_by_side_demo"]
+__all__ = ["plot_chords", "plot_mean_field", "plot_sweep", "plot_weight_paths", "side_by_side_demo"]
 
 
 def side_by_side_demo(widths=lazy_training.DEMO_WIDTHS) -> InteractiveFigure:
@@ -51,8 +60,9 @@ def side_by_side_demo(widths=lazy_training.DEMO_WIDTHS) -> InteractiveFigure:
         )
         ax0.plot(x_train, y_train, "ko", ms=4, label="training points")
         ax0.set_xlabel("input x")
-        ax0.legend(fontsize=8, loc="lower right")
-        art["title0"] = ax0.set_title("", fontsize=9)
+        ax0.set_ylabel("output f(x)")
+        ax0.legend(loc="lower right")
+        art["title0"] = ax0.set_title("")
         panels = (
             (ax1, "gap", "rms of f - f_lin on [-1, 1]"),
             (ax2, "rel_change", "||theta_t - theta_0|| / ||theta_0||"),
@@ -67,12 +77,12 @@ def side_by_side_demo(widths=lazy_training.DEMO_WIDTHS) -> InteractiveFigure:
             ax.set_yscale("log")
             plain_log_ticks(ax)
             ax.set_xlabel("time t")
-            ax.set_ylabel(ylabel, fontsize=8)
-        ax1.set_ylim(1e-5, 2.0)
+            ax.set_ylabel(ylabel)
+        ax1.set_ylim(1e-5, 2.0)  # every recorded value lies inside these limits (nothing floored)
         ax2.set_ylim(1e-4, 2.0)
-        ax1.set_title("network minus its linearization", fontsize=9)
-        ax2.set_title("how far the weights travel", fontsize=9)
-        ax2.legend(fontsize=8, loc="lower right")
+        ax1.set_title("network minus its linearization")
+        ax2.set_title("how far the weights travel")
+        ax1.legend(loc="lower right", title="width (both panels)")
 
     def draw(axes, width, time):
         if not art:
@@ -122,34 +132,41 @@ def side_by_side_demo(widths=lazy_training.DEMO_WIDTHS) -> InteractiveFigure:
 
 
 # ---------------------------------------------------------------- static figures
+@course_style()
 def plot_sweep(sweep):
-    """Static figure of the claim checks: relative weight change, largest single-weight move,
-    and the network-linearization gap against width, on log-log axes with fitted slopes."""
-    import matplotlib.pyplot as plt
-
+    """Static figure of the claim checks: relative weight change, the distance travelled (network
+    and linearization), the largest single-weight move and the network-linearization gap against
+    width, on log-log axes with fitted slopes and the theory's slope through the first point."""
     if not isinstance(sweep, lazy_training.WidthSweep):
         raise ValueError("sweep must be the result of lazy_training.width_sweep()")
     w = sweep.widths
-    fig, axes = plt.subplots(1, 3, figsize=(10.5, 3.2))
+    fig, axes = static_figure(1, 4, figsize=(13.0, 3.3))
     panels = [
-        (sweep.rel_change, "||theta_T - theta_0|| / ||theta_0||", "relative weight change"),
-        (sweep.max_move, "max_i |theta_T,i - theta_0,i|", "the weight that moves most"),
-        (sweep.gap, "rms of f_T - f_lin,T on [-1, 1]", "network minus linearization"),
+        (sweep.rel_change, -0.5, "||theta_T - theta_0|| / ||theta_0||", "relative weight change"),
+        (sweep.move_net, 0.0, "||theta_T - theta_0||", "distance travelled"),
+        (sweep.max_move, -0.5, "max_i |theta_T,i - theta_0,i|", "the weight that moves most"),
+        (sweep.gap, -0.5, "rms of f_T - f_lin,T on [-1, 1]", "network minus linearization"),
     ]
-    for ax, (values, ylabel, title) in zip(axes, panels):
+    for ax, (values, theory, ylabel, title) in zip(axes, panels):
         fit = fit_power_law(w, values)
-        ax.loglog(w, values, "o", color=NETWORK_COLOUR, label="measured (mean of seeds)")
+        ax.loglog(w, values, "o", color=NETWORK_COLOUR, label="network (mean of seeds)")
         ax.loglog(w, fit.predict(w), "-", color=NETWORK_COLOUR, lw=1, label=f"fit: slope {fit.exponent:.2f}")
-        ax.loglog(w, values[0] * (w / w[0]) ** -0.5, "--", color="0.5", lw=1, label="N^-1/2")
+        if title == "distance travelled":
+            lin = fit_power_law(w, sweep.move_lin)
+            ax.loglog(w, sweep.move_lin, "s", color=LINEAR_COLOUR, label=f"linearization (slope {lin.exponent:.2f})")
+            ax.set_ylim(1.0, 20.0)
+        ax.loglog(w, values[0] * (w / w[0]) ** theory, "--", color="0.5", lw=1,
+                  label="N^0 (flat)" if theory == 0 else "N^-1/2")
         plain_log_ticks(ax)
         ax.set_xlabel("width N")
-        ax.set_ylabel(ylabel, fontsize=8)
-        ax.set_title(title, fontsize=9)
-        ax.legend(fontsize=8)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.legend()
     fig.tight_layout()
     return fig
 
 
+@course_style()
 def plot_weight_paths(widths=(16, 4096)):
     """Static figure: how three single weights of seed 0 move during training, per width.
 
@@ -157,13 +174,10 @@ def plot_weight_paths(widths=(16, 4096)):
     ``W2[0]`` and for ``W1[0, 0]``; all weights start as N(0, 1) draws, so a move of 1 is
     the size of the weight itself.
     """
-    import matplotlib.pyplot as plt
-
     widths = tuple(_validate.positive_int(w, "width") for w in widths)
     runs = [lazy_training.side_by_side(w) for w in widths]
     limit = 1.1 * max(np.max(np.abs(r.weight_paths)) for r in runs)
-    fig, axes = plt.subplots(1, len(widths), figsize=(4.2 * len(widths), 3.0), sharey=True)
-    axes = np.atleast_1d(axes)
+    fig, axes = static_figure(1, len(widths), figsize=(4.2 * len(widths), 3.1))
     labels = ("the weight that moves most", "W2[0] (an output weight)", "W1[0, 0] (an input weight)")
     for ax, w, run in zip(axes, widths, runs):
         for k, label in enumerate(labels):
@@ -173,27 +187,81 @@ def plot_weight_paths(widths=(16, 4096)):
         ax.axhline(0.0, color="0.6", lw=0.8)
         ax.set_ylim(-limit, limit)
         ax.set_xlabel("time t")
-        ax.set_title(f"N = {w}", fontsize=9)
-    axes[0].set_ylabel("theta_i(t) - theta_i(0)")
-    axes[0].legend(fontsize=8)
+        ax.set_ylabel("theta_i(t) - theta_i(0)")
+        ax.set_title(f"N = {w}")
+    axes[0].legend()
     fig.tight_layout()
     return fig
 
 
+@course_style()
 def plot_chords(widths=(16, 4096)):
     """Static figure: loss along ``theta_0 -> theta_T`` for a narrow and a wide network."""
-    import matplotlib.pyplot as plt
-
     widths = tuple(_validate.positive_int(w, "width") for w in widths)
-    fig, axes = plt.subplots(1, len(widths), figsize=(4.2 * len(widths), 3.0))
-    for ax, w in zip(np.atleast_1d(axes), widths):
+    fig, axes = static_figure(1, len(widths), figsize=(4.2 * len(widths), 3.1))
+    for ax, w in zip(axes, widths):
         chord = lazy_training.chord_losses(w)
         ax.plot(chord.s, chord.net_loss, color=NETWORK_COLOUR, lw=2, label="network")
         ax.plot(chord.s, chord.lin_loss, "--", color=LINEAR_COLOUR, label="linearization (a parabola)")
         ax.plot([0, 1], [chord.net_loss[0], chord.net_loss[-1]], ":", color="k", lw=1, label="chord")
         ax.set_xlabel("s   (0: theta_0,  1: theta_T)")
         ax.set_ylabel("training loss")
-        ax.set_title(f"N = {w}", fontsize=9)
-        ax.legend(fontsize=8)
+        ax.set_title(f"N = {w}")
+        ax.legend()
     fig.tight_layout()
+    return fig
+
+
+@course_style()
+def plot_mean_field(mean_field, sweep):
+    """Static figure: the same network in the NTK parameterization and in the post's mean-field
+    scaling (output times ``1/sqrt(N)``), against width: the top eigenvalue of ``K_0``, the flow
+    time to fit (loss down to ``FIT_FRACTION`` of its start) and the typical single-weight move
+    ``||theta_T - theta_0|| / sqrt(P)``.
+
+    ``mean_field`` is ``lazy_training.mean_field_sweep()``, ``sweep`` is ``width_sweep()`` (its
+    NTK fit times are read from ``side_by_side``). Returns the figure; ``fig.plotted`` holds the
+    plotted arrays ``{"widths_mf", "widths_ntk", "lambda_mf", "lambda_ntk", "fit_mf", "fit_ntk",
+    "move_mf", "move_ntk"}``.
+    """
+    if not isinstance(mean_field, lazy_training.MeanFieldSweep):
+        raise ValueError("mean_field must be the result of lazy_training.mean_field_sweep()")
+    if not isinstance(sweep, lazy_training.WidthSweep):
+        raise ValueError("sweep must be the result of lazy_training.width_sweep()")
+    w_mf, w_ntk = mean_field.widths, sweep.widths
+    fit_ntk = np.array([
+        np.mean([lazy_training.time_to_fit(run.times, loss) for loss in run.net_loss])
+        for run in (lazy_training.side_by_side(int(w)) for w in w_ntk)
+    ])
+    plotted = {
+        "widths_mf": w_mf,
+        "widths_ntk": w_ntk,
+        "lambda_mf": mean_field.lambda_max0,
+        "lambda_ntk": mean_field.lambda_max0 * w_mf,  # K_NTK = N K_MF exactly, same seeds
+        "fit_mf": mean_field.fit_time,
+        "fit_ntk": fit_ntk,
+        "move_mf": mean_field.typical_move,
+        "move_ntk": sweep.move_net / np.sqrt(3 * w_ntk),
+    }
+    fig, axes = static_figure(1, 3, figsize=(11.5, 3.4))
+    panels = [
+        ("lambda", "lambda_max(K_0)", "kernel: O(1) vs O(1/N)", -1.0),
+        ("fit", f"flow time t to reach {lazy_training.FIT_FRACTION:g} x L(0)", "time (= eta x steps) to fit", 1.0),
+        ("move", "||theta_T - theta_0|| / sqrt(P)", "typical move of one weight", 0.0),
+    ]
+    for ax, (key, ylabel, title, mf_theory) in zip(axes, panels):
+        ntk_w = w_mf if key == "lambda" else w_ntk
+        mf, ntk = plotted[key + "_mf"], plotted[key + "_ntk"]
+        ax.loglog(ntk_w, ntk, "o-", color=NETWORK_COLOUR, label=f"NTK (slope {fit_power_law(ntk_w, ntk).exponent:.2f})")
+        ax.loglog(w_mf, mf, "s-", color=MEAN_FIELD_COLOUR,
+                  label=f"mean-field (slope {fit_power_law(w_mf, mf).exponent:.2f})")
+        ax.loglog(w_mf, mf[0] * (w_mf / w_mf[0]) ** mf_theory, "--", color="0.5", lw=1,
+                  label={-1.0: "N^-1", 1.0: "N^1", 0.0: "N^0"}[mf_theory])
+        plain_log_ticks(ax)
+        ax.set_xlabel("width N")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.legend()
+    fig.tight_layout()
+    fig.plotted = plotted
     return fig

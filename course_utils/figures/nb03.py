@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..experiments import kernel_convergence as kc
+from . import interactive
 from .interactive import OKABE_ITO, InteractiveFigure, nearest_index, width_colours
 
 
@@ -17,7 +18,7 @@ def fig1_demo(widths=kc.FIG1_WIDTHS, width: int | None = None, time: float | Non
     Left: ``K(x0, x(gamma))`` for ``FIG1_SEEDS`` networks at the chosen width N and training
     time (blue), the same networks at t = 0 (grey, dotted, shown once t > 0) and the
     infinite-width limit (black). Right: relative kernel change on the training set against
-    time, for every width (the chosen one bold). Everything is precomputed per width when the
+    time (log-spaced records, a symlog time axis), for every width (the chosen one bold). Everything is precomputed per width when the
     demo is built, so a time move only swaps the y-data of existing lines.
 
     The draw returns ``{"width", "time", "gammas", "rows" (S, G), "rows_t0" (S, G),
@@ -48,16 +49,20 @@ def fig1_demo(widths=kc.FIG1_WIDTHS, width: int | None = None, time: float | Non
         ax.set_xticks([-np.pi, -np.pi / 2, 0, np.pi / 2, np.pi], ["-pi", "-pi/2", "0", "pi/2", "pi"])
         ax.set_xlabel("gamma (angle between x0 and x)")
         ax.set_ylabel("K(x0, x(gamma))")
-        ax.legend(loc="upper right", fontsize=8, frameon=False)
+        ax.legend(loc="upper right", frameon=False)
         state["change"] = {}
         for i, w in enumerate(widths):
             (line,) = ax_change.plot(times, change.curves[i], marker=".", color=colours[w], label=f"N = {w}")
             state["change"][w] = line
         state["vline"] = ax_change.axvline(times[-1], color="k", lw=0.8, ls="--")
-        ax_change.set_xlabel("training time t")
+        ax_change.set_xscale("symlog", linthresh=times[1])
+        ax_change.set_xlim(0, times[-1] * 1.05)
+        ticks = [0.0, times[1], 1.0, 10.0]
+        ax_change.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax_change.set_xlabel("training time t = lr x steps (log scale above 0.4)")
         ax_change.set_ylabel("||K_t - K_0|| / ||K_0||")
-        ax_change.set_title("kernel change on the training set", fontsize=9)
-        ax_change.legend(fontsize=8, frameon=False)
+        ax_change.set_title("kernel change on the training set")
+        ax_change.legend(title="mean over 10 seeds", frameon=False)
 
     def draw(axes, width, time):
         if not state:
@@ -72,8 +77,8 @@ def fig1_demo(widths=kc.FIG1_WIDTHS, width: int | None = None, time: float | Non
         for w, line in state["change"].items():
             line.set_linewidth(2.5 if w == width else 0.8)
             line.set_alpha(1.0 if w == width else 0.5)
-        state["vline"].set_xdata([time, time])
-        axes[0].set_title(f"N = {width}, t = {time:.3g} (mean loss {d.loss[:, k].mean():.3g})", fontsize=9)
+        state["vline"].set_xdata([times[k], times[k]])
+        axes[0].set_title(f"N = {width}, t = {times[k]:.3g} (mean loss {d.loss[:, k].mean():.3g})")
         return {
             "width": width,
             "time": times[k],
@@ -99,35 +104,57 @@ def fig1_demo(widths=kc.FIG1_WIDTHS, width: int | None = None, time: float | Non
     )
 
 
+@interactive.course_style()
 def similarity_figure(result: kc.Similarity | None = None):
     """The two pictures of "similar response to weight perturbations", side by side (a static pyplot figure).
 
     Left: one small step of the weights along ``grad f(x0)`` changes f on the whole circle by
-    ``eps K(x, x0)`` (measured change / eps against the kernel row). Middle and right: the
-    responses of f at ``x0`` and at a near or a far input to random weight directions; their
-    covariance is ``K(x0, x)``. ``result`` defaults to ``kernel_convergence.similarity_experiment()``.
+    ``eps K(x, x0)`` (measured change / eps against the kernel row), and the covariance of the
+    responses to the random directions along the same row (with a band of 2 standard errors).
+    Middle and right: the responses of f at ``x0`` and at a near or a far input to the random
+    directions (the first 2000 drawn); their covariance is ``K(x0, x)``.
+    ``result`` defaults to ``kernel_convergence.similarity_experiment()``.
 
-    Returns ``(fig, result)``.
+    Returns ``(fig, result, drawn)`` with ``drawn = {"gammas", "k_row", "nudge_change",
+    "covariance", "stderr"}``.
     """
-    import matplotlib.pyplot as plt
-
     result = kc.similarity_experiment() if result is None else result
-    fig, axes = plt.subplots(1, 3, figsize=(11.0, 3.3))
+    covariance, stderr = kc.response_covariance(result.responses_x0, result.responses_grid)
+    fig, axes = interactive.static_figure(1, 3, figsize=(11.0, 3.4))
     axes[0].plot(result.gammas, result.k_row, color="k", lw=2.5, label="K(x, x0)")
     axes[0].plot(
         result.gammas, result.nudge_change, color=OKABE_ITO[1], lw=1.2, ls="--", label="change of f / step size"
     )
+    axes[0].fill_between(
+        result.gammas, covariance - 2 * stderr, covariance + 2 * stderr, color=OKABE_ITO[0], alpha=0.25, lw=0
+    )
+    axes[0].plot(
+        result.gammas,
+        covariance,
+        color=OKABE_ITO[0],
+        lw=1.0,
+        label=f"covariance of {len(result.responses_x0)} random responses",
+    )
     axes[0].set_xlabel("gamma (angle of x)")
-    axes[0].set_title("one small step that raises f(x0)", fontsize=9)
-    axes[0].legend(fontsize=8, frameon=False)
+    axes[0].set_ylabel("K(x, x0) and its two readings")
+    axes[0].set_title("a nudge at x0, and random nudges")
+    axes[0].legend(frameon=False, loc="upper right")
     for ax, name, pair in [(axes[1], "near", result.near), (axes[2], "far", result.far)]:
-        ax.scatter(pair.responses[:, 0], pair.responses[:, 1], s=4, alpha=0.5, color=OKABE_ITO[0])
+        shown = pair.responses[:2000]
+        ax.scatter(shown[:, 0], shown[:, 1], s=3, alpha=0.4, color=OKABE_ITO[0])
         ax.set_xlabel("response at x0")
         ax.set_ylabel(f"response at angle {pair.angle:g}")
-        ax.set_title(f"{name} input: correlation {pair.sample_corr:.2f} (kernel: {pair.kernel_corr:.2f})", fontsize=9)
+        ax.set_title(f"{name}: correlation {pair.sample_corr:.2f} (kernel: {pair.kernel_corr:.2f})")
         ax.set_aspect("equal", adjustable="datalim")
     fig.tight_layout()
-    return fig, result
+    drawn = {
+        "gammas": result.gammas,
+        "k_row": result.k_row,
+        "nudge_change": result.nudge_change,
+        "covariance": covariance,
+        "stderr": stderr,
+    }
+    return fig, result, drawn
 
 
 __all__ = ["fig1_demo", "similarity_figure"]

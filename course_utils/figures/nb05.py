@@ -16,17 +16,19 @@ from ..kernels import as_numpy
 from .interactive import (
     OKABE_ITO,
     InteractiveFigure,
+    course_style,
     log_times,
     nearest_index,
     plain_log_ticks,
     round_times,
     set_time_marker,
     staged_draw,
+    static_figure,
     steps_slider,
     width_colours,
 )
 
-BLUE, ORANGE, GREEN, VERMILLION = OKABE_ITO[0], OKABE_ITO[1], OKABE_ITO[2], OKABE_ITO[3]
+BLUE, ORANGE, GREEN, VERMILLION, PURPLE = OKABE_ITO[0], OKABE_ITO[1], OKABE_ITO[2], OKABE_ITO[3], OKABE_ITO[4]
 FILTER_TIMES = round_times(log_times(1e-3, 1e3, 41))
 SPECTRUM_N = 64
 SPECTRUM_TIMES = round_times(log_times(1e-3, 1e3, 41))
@@ -66,15 +68,17 @@ def filter_demo(widths=spectrum.WIDTHS, times=FILTER_TIMES) -> InteractiveFigure
         art["vline"] = ax.axvline(1.0, color=VERMILLION, ls=":", lw=1)
         ax.set_ylim(-0.05, 1.05)
         ax.set_xlabel("eigenvalue lambda_k")
-        ax.set_title("kept: 1 - exp(-lambda t); dotted: 1/t", fontsize=9)
+        ax.set_ylabel("fraction kept")
+        ax.set_title("kept: 1 - exp(-lambda t); dotted: 1/t")
         ax = axes[1]
         ax.clear()
         idx = np.arange(len(lam))
         ax.bar(idx, art["comp"], color="0.8", label="target u_k.y")
         art["bars"] = ax.bar(idx, np.zeros_like(art["comp"]), width=0.5, color=BLUE, label="learned")
         ax.set_xlabel("eigen-direction k (fast -> slow)")
-        ax.set_title("components on the eigenbasis", fontsize=9)
-        ax.legend(fontsize=8, loc="lower right")
+        ax.set_ylabel("component on u_k")
+        ax.set_title("components on the eigenbasis")
+        ax.legend(loc="lower right")
         ax = axes[2]
         ax.clear()
         ax.plot(dense_angles, as_numpy(data.y_dense), color="0.6", lw=1, label="target")
@@ -82,7 +86,8 @@ def filter_demo(widths=spectrum.WIDTHS, times=FILTER_TIMES) -> InteractiveFigure
         ax.plot(as_numpy(data.angles), y, "k.", ms=5)
         ax.set_ylim(-2.3, 2.3)
         ax.set_xlabel("angle gamma")
-        ax.legend(fontsize=8, loc="lower right")
+        ax.set_ylabel("f(gamma)")
+        ax.legend(loc="lower right")
 
     def update(axes, time, width):
         kept = spectrum.spectral_filter(art["lam"], time)
@@ -94,7 +99,7 @@ def filter_demo(widths=spectrum.WIDTHS, times=FILTER_TIMES) -> InteractiveFigure
             rect.set_height(height)
         function = as_numpy(art["predictor"](time))
         art["fn"].set_ydata(function)
-        axes[2].set_title(f"width {width}, t = {time:.3g}", fontsize=9)
+        axes[2].set_title(f"width {width}, t = {time:.3g}")
         return {"lam": art["lam"], "kept": kept, "components": components, "function": function}
 
     return InteractiveFigure(staged_draw(full, update), widths=list(widths), times=list(times), ncols=3,
@@ -102,26 +107,39 @@ def filter_demo(widths=spectrum.WIDTHS, times=FILTER_TIMES) -> InteractiveFigure
 
 
 # ---------------------------------------------------------------------- 2. the spectrum on the circle
+@course_style()
 def spectrum_figure(decay: spectrum.SpectrumDecay | None = None):
-    """Static figure: analytic NTK eigenvalue against frequency (log-log), with and without bias."""
-    import matplotlib.pyplot as plt
-
+    """Static figure: analytic NTK eigenvalue against frequency (log-log), with and without bias (left),
+    and ``k^2 lambda_k`` (right), whose plateaus count the kinks of the kernel function."""
     d = spectrum.spectrum_decay() if decay is None else decay
     ks = d.ks
     sel = (ks >= d.fit_range[0]) & (ks <= d.fit_range[1])
-    fig, ax = plt.subplots(figsize=(6.0, 3.4))
-    _ = ax.loglog(ks, d.with_bias, "o-", ms=3, color=BLUE, label=f"sb2 = {spectrum.SB2}: all frequencies")
-    floor = 1e-6 * d.without_bias[0]
     even = ks % 2 == 0
+    fig, axes = static_figure(1, 2, figsize=(10.0, 3.6))
+    ax = axes[0]
+    floor = 1e-6 * d.without_bias[0]
+    _ = ax.loglog(ks, d.with_bias, "o-", ms=3, color=BLUE, label=f"sb2 = {spectrum.SB2}: all frequencies")
     _ = ax.loglog(ks[even], d.without_bias[even], "s", ms=4, mfc="none", color=ORANGE, label="sb2 = 0, even k")
     _ = ax.loglog(ks[~even], np.maximum(np.abs(d.without_bias[~even]), floor), "x", color=VERMILLION,
-                  label="sb2 = 0, odd k (0, drawn at floor)")
+                  label="sb2 = 0, odd k: 0, drawn at the floor 1e-6 lambda_1")
+    _ = ax.axhline(floor, color=VERMILLION, ls=":", lw=0.8)
     _ = ax.loglog(ks[sel], d.fit.predict(ks[sel]), "k--", lw=1, label=f"fit over k = {d.fit_range[0]}..{d.fit_range[1]}")
     ax.set_xlabel("frequency k")
-    ax.set_ylabel("eigenvalue of K on the grid")
-    ax.set_title(f"two-layer ReLU NTK on the circle: fitted exponent {d.fit}", fontsize=9)
-    ax.legend(fontsize=8)
+    ax.set_ylabel("eigenvalue lambda_k of K on the grid")
+    ax.set_title(f"fitted exponent {d.fit}")
+    ax.legend(loc="lower left")
     plain_log_ticks(ax)
+    ax = axes[1]
+    _ = ax.semilogx(ks[even], ks[even] ** 2 * d.with_bias[even], "o", ms=4, color=BLUE, label=f"sb2 = {spectrum.SB2}, even k")
+    _ = ax.semilogx(ks[~even], ks[~even] ** 2 * d.with_bias[~even], "^", ms=4, mfc="none", color=BLUE,
+                    label=f"sb2 = {spectrum.SB2}, odd k")
+    _ = ax.semilogx(ks[even], ks[even] ** 2 * d.without_bias[even], "s", ms=4, mfc="none", color=ORANGE, label="sb2 = 0, even k")
+    _ = ax.semilogx(ks[~even], ks[~even] ** 2 * d.without_bias[~even], "x", color=VERMILLION, label="sb2 = 0, odd k")
+    ax.set_xlabel("frequency k")
+    ax.set_ylabel("k^2 lambda_k")
+    ax.set_title("plateaus: two kinks (no bias, even k), one (bias)")
+    ax.legend(loc="center right")
+    plain_log_ticks(ax, "x")
     fig.tight_layout()
     return fig
 
@@ -145,22 +163,23 @@ def spectrum_demo(widths=spectrum.WIDTHS, times=SPECTRUM_TIMES, n: int = SPECTRU
         ax.loglog(ks, np.maximum(lam_emp, 1e-8), "o", ms=3, color=BLUE, label=f"width {width}")
         ax.set_xlabel("frequency k")
         ax.set_ylabel("eigenvalue")
-        ax.legend(fontsize=8)
-        ax.set_title("NTK spectrum on the circle", fontsize=9)
+        ax.legend()
+        ax.set_title("NTK spectrum on the circle")
         ax = axes[1]
         ax.clear()
         (art["inf"],) = ax.semilogx(ks, np.zeros(len(ks)), "-", color="0.3", lw=1.5, label="infinite width")
         (art["emp"],) = ax.semilogx(ks, np.zeros(len(ks)), "o", ms=3, color=BLUE, label=f"width {width}")
         ax.set_ylim(-0.05, 1.05)
         ax.set_xlabel("frequency k")
-        ax.legend(fontsize=8)
+        ax.set_ylabel("fraction learned 1 - exp(-lambda_k t)")
+        ax.legend()
 
     def update(axes, time, width):
         learned_inf = spectrum.spectral_filter(lam_inf, time)
         learned = spectrum.spectral_filter(art["lam_emp"], time)
         art["inf"].set_ydata(learned_inf)
         art["emp"].set_ydata(learned)
-        axes[1].set_title(f"fraction learned by t = {time:.3g}", fontsize=9)
+        axes[1].set_title(f"fraction learned by t = {time:.3g}")
         return {"ks": ks, "empirical": art["lam_emp"], "learned": learned, "learned_analytic": learned_inf}
 
     return InteractiveFigure(staged_draw(full, update), widths=list(widths), times=list(times), ncols=2,
@@ -169,15 +188,17 @@ def spectrum_demo(widths=spectrum.WIDTHS, times=SPECTRUM_TIMES, n: int = SPECTRU
 
 # ---------------------------------------------------------------------- 3. spectral bias
 def spectral_bias_demo(widths=spectrum.WIDTHS) -> InteractiveFigure:
-    """The low frequency arrives before the high one: the network of each width against the kernel.
+    """The low frequency arrives before the high one: the network of each width (seed 0) against
+    its own initial kernel and the infinite-width kernel.
 
-    Left: the network's function at time t and the kernel prediction; right: the learned
-    amplitude of each frequency over time. ``drawn``: ``index`` (the record shown), ``network``
-    (the function on the dense grid), ``kernel``, ``amplitudes`` (the curves, records 1..T).
+    Left: the network's function at time t and the infinite-width kernel prediction; right: the
+    learned amplitude of each frequency over time (network solid, own K_0 dotted, infinite width
+    dashed). ``drawn``: ``index`` (the record shown), ``network`` (the function on the dense grid),
+    ``kernel``, ``amplitudes`` and ``own_kernel`` (the curves, records 1..T).
     """
     for w in widths:
-        spectrum.bias_run(int(w))
-    run0 = spectrum.bias_run(int(widths[0]))
+        spectrum.bias_runs(int(w))
+    run0 = spectrum.bias_runs(int(widths[0]))
     times = round_times(run0.times)
     curve_t = run0.times[1:]
     theory = spectrum.bias_kernel_amplitudes(curve_t, run0.lr)
@@ -186,26 +207,29 @@ def spectral_bias_demo(widths=spectrum.WIDTHS) -> InteractiveFigure:
     art = {}
 
     def full(axes, width):
-        run = spectrum.bias_run(int(width))
+        run = spectrum.bias_runs(int(width))
         art["run"] = run
         ax = axes[0]
         ax.clear()
         ax.plot(dense_angles, target, color="0.7", lw=1, label="target")
         (art["kern"],) = ax.plot(dense_angles, np.zeros_like(target), "k--", lw=1, label="kernel (infinite width)")
-        (art["net"],) = ax.plot(dense_angles, np.zeros_like(target), color=BLUE, label=f"network, width {width}")
+        (art["net"],) = ax.plot(dense_angles, np.zeros_like(target), color=BLUE, label=f"network, N = {width}")
         ax.set_ylim(-2.3, 2.6)
         ax.set_xlabel("angle gamma")
-        ax.legend(fontsize=8, loc="lower right", ncol=3)
+        ax.set_ylabel("f(gamma)")
+        ax.legend(loc="lower right", ncol=3)
         ax = axes[1]
         ax.clear()
         for j, (k, colour) in enumerate(zip(spectrum.BIAS_FREQS, (BLUE, VERMILLION))):
-            ax.semilogx(curve_t, run.amplitudes[1:, j], color=colour, label=f"k = {k} network")
-            ax.semilogx(curve_t, theory[:, j], "--", color=colour, lw=1, label=f"k = {k} kernel")
+            ax.semilogx(curve_t, run.amplitudes[0, 1:, j], color=colour, label=f"k = {k} network")
+            ax.semilogx(curve_t, run.own_kernel[0, 1:, j], ":", color=colour, lw=1.5, label=f"k = {k} own K_0")
+            ax.semilogx(curve_t, theory[:, j], "--", color=colour, lw=1, label=f"k = {k} infinite width")
         art["vline"] = ax.axvline(1.0, color="0.4", ls=":", lw=1)
         ax.set_ylim(-0.05, 1.1)
         ax.set_xlabel("time t")
-        ax.set_title("learned amplitude of each frequency", fontsize=9)
-        ax.legend(fontsize=8, loc="upper left")
+        ax.set_ylabel("learned amplitude of cos(k gamma)")
+        ax.set_title(f"N = {width}, seed 0")
+        ax.legend(loc="upper left", ncol=2)
 
     def update(axes, time, width):
         run = art["run"]
@@ -213,33 +237,38 @@ def spectral_bias_demo(widths=spectrum.WIDTHS) -> InteractiveFigure:
         kept = spectrum.bias_kernel_amplitudes([run.times[i]], run.lr)[0]
         kernel = sum(a * np.cos(k * dense_angles) for k, a in zip(spectrum.BIAS_FREQS, kept))
         art["kern"].set_ydata(kernel)
-        art["net"].set_ydata(run.dense[i])
+        art["net"].set_ydata(run.dense[0, i])
         set_time_marker(art["vline"], time)
-        axes[0].set_title(f"t = {time:.3g}", fontsize=9)
-        return {"index": i, "network": run.dense[i], "kernel": kernel, "amplitudes": run.amplitudes[1:]}
+        axes[0].set_title(f"t = {time:.3g}")
+        return {"index": i, "network": run.dense[0, i], "kernel": kernel, "amplitudes": run.amplitudes[0, 1:],
+                "own_kernel": run.own_kernel[0, 1:]}
 
-    return InteractiveFigure(staged_draw(full, update), widths=list(widths), times=times, ncols=2, figsize=(9.5, 3.2),
+    return InteractiveFigure(staged_draw(full, update), widths=list(widths), times=times, ncols=2, figsize=(10.0, 3.4),
                              width=_default_width(widths), time=times[len(times) // 2])
 
 
 # ---------------------------------------------------------------------- 4. convergence time against frequency
+@course_style()
 def convergence_figure(result: spectrum.ConvergenceTimes | None = None):
-    """Static log-log figure of measured and predicted convergence times against frequency."""
-    import matplotlib.pyplot as plt
-
+    """Static log-log figure of measured and predicted convergence times against frequency, each parity."""
     r = spectrum.convergence_times() if result is None else result
     freqs = r.freqs
+    even = freqs % 2 == 0
+    fig, axes = static_figure(1, 1, figsize=(6.4, 3.6))
+    ax = axes[0]
+    _ = ax.loglog(freqs, r.predicted, "k--", lw=1, label="kernel prediction (infinite width)")
+    _ = ax.loglog(freqs[even], r.measured[even], "o", color=BLUE,
+                  label=f"network, even k (exponent {r.measured_fit.exponent:.3g}; kernel {r.predicted_fit.exponent:.3g})")
+    _ = ax.loglog(freqs[~even], r.measured[~even], "^", color=ORANGE,
+                  label=f"network, odd k (exponent {r.odd_measured_fit.exponent:.3g}; kernel {r.odd_predicted_fit.exponent:.3g})")
     sel = freqs >= r.fit_from
-    fig, ax = plt.subplots(figsize=(5.6, 3.4))
-    _ = ax.loglog(freqs, r.predicted, "k--", lw=1, label=f"kernel prediction (exponent {r.predicted_fit.exponent:.3g})")
-    _ = ax.loglog(freqs, r.measured, "o", color=BLUE, label=f"measured, network (exponent {r.measured_fit.exponent:.3g})")
     ref = r.predicted[sel][-1] * (freqs[sel] / freqs[sel][-1]) ** 2.0
     _ = ax.loglog(freqs[sel], ref, ":", color=VERMILLION, label="slope 2 (Basri et al. 2019)")
     plain_log_ticks(ax, "x", ticks=[int(k) for k in freqs])
     plain_log_ticks(ax, "y")
     ax.set_xlabel("frequency k")
     ax.set_ylabel("time for the residual to fall to 1/e")
-    ax.legend(fontsize=8)
+    ax.legend(loc="upper left")
     fig.tight_layout()
     return fig
 
@@ -267,7 +296,8 @@ def generalization_demo(widths=spectrum.WIDTHS, times=GENERALIZATION_TIMES) -> I
         ax.plot(as_numpy(data.angles), as_numpy(data.y), "k.", ms=6, label="noisy training data")
         ax.set_ylim(-2.5, 2.5)
         ax.set_xlabel("angle gamma")
-        ax.legend(fontsize=7, loc="lower left")
+        ax.set_ylabel("f(gamma)")
+        ax.legend(loc="lower left")
         ax = axes[1]
         ax.clear()
         ct = g.curve_times
@@ -279,15 +309,16 @@ def generalization_demo(widths=spectrum.WIDTHS, times=GENERALIZATION_TIMES) -> I
         art["vline"] = ax.axvline(1.0, color="0.4", ls=":", lw=1)
         ax.set_xlabel("time t")
         ax.set_ylim(1e-4, 5)
-        ax.legend(fontsize=7, loc="lower left")
-        ax.set_title("mean squared error", fontsize=9)
+        ax.set_ylabel("mean squared error")
+        ax.legend(loc="lower left")
+        ax.set_title("train and test error")
 
     def update(axes, time, width):
         g = art["g"]
         function = as_numpy(g.kernel.predictor(time))
         art["fn"].set_ydata(function)
         set_time_marker(art["vline"], time)
-        axes[0].set_title(f"width {width}, t = {time:.3g}", fontsize=9)
+        axes[0].set_title(f"width {width}, t = {time:.3g}")
         return {"function": function, "curve_times": g.curve_times, "train_err": g.train_err,
                 "test_err": g.test_err, "limit": g.limit}
 
@@ -297,23 +328,27 @@ def generalization_demo(widths=spectrum.WIDTHS, times=GENERALIZATION_TIMES) -> I
 
 # ---------------------------------------------------------------------- 6. learning-rate transfer
 NAMES = {"standard": "standard (SP)", "ntk": "NTK parameterization", "mup": "muP"}
+PARAMETERIZATION_COLOURS = {"standard": VERMILLION, "ntk": BLUE, "mup": GREEN}
 
 
 def lr_transfer_demo(widths=parameterizations.WIDTHS, steps=parameterizations.RECORDED_STEPS) -> InteractiveFigure:
     """Loss after a number of **steps** against learning rate, for every width, under SP, NTK and muP.
 
-    The control counts gradient-descent steps (the learning rate varies along the x axis, so
-    ``lr x steps`` differs from curve to curve); diverged learning rates are left out; the
-    width control highlights one width. ``drawn``: ``{parameterization: {width: (lrs, losses)}}``
-    of the plotted (finite) points, and ``steps``.
+    The steps control counts gradient-descent steps (the learning rate varies along the x axis,
+    so ``lr x steps`` differs from curve to curve); diverged learning rates are left out. The
+    width control marks that width's edge of stability ``2 / lambda_max`` of its initial kernel
+    (dotted) and draws its curve with markers. ``drawn``: ``{parameterization: {width: (lrs,
+    losses)}}`` of the plotted (finite) points, ``edge`` (``{parameterization: 2 / lambda_max}`` of
+    the chosen width) and ``steps``.
     """
+    scales = {par: parameterizations.kernel_scale(par, tuple(int(w) for w in widths)) for par in parameterizations.PARAMETERIZATIONS}
     for par in parameterizations.PARAMETERIZATIONS:
         for w in widths:
             parameterizations.lr_sweep(par, int(w))
     colours = width_colours(widths)
 
     def draw(axes, width, steps):
-        drawn = {"steps": int(steps)}
+        drawn = {"steps": int(steps), "edge": {}}
         for ax, par in zip(axes, parameterizations.PARAMETERIZATIONS):
             ax.clear()
             drawn[par] = {}
@@ -321,22 +356,63 @@ def lr_transfer_demo(widths=parameterizations.WIDTHS, steps=parameterizations.RE
                 sweep = parameterizations.lr_sweep(par, int(w))
                 losses = sweep.loss[:, int(steps)]
                 finite = np.isfinite(losses)
-                bold = int(w) == int(width)
-                ax.loglog(sweep.learning_rates[finite], losses[finite], "o-" if bold else "-", ms=3,
-                          lw=2.2 if bold else 1, color=colours[int(w)], alpha=1.0 if bold else 0.6, label=f"width {w}")
+                chosen = int(w) == int(width)
+                ax.loglog(sweep.learning_rates[finite], losses[finite], "o-" if chosen else "-", ms=3,
+                          lw=2.0 if chosen else 1.2, color=colours[int(w)], label=f"N = {w}")
                 if finite.any():
                     j = int(np.argmin(losses))
-                    ax.plot(sweep.learning_rates[j], losses[j], "*", ms=10 if bold else 6, color=colours[int(w)])
+                    ax.plot(sweep.learning_rates[j], losses[j], "*", ms=9, color=colours[int(w)])
                 drawn[par][int(w)] = (sweep.learning_rates[finite], losses[finite])
+            lam = scales[par].lambda_max[list(scales[par].widths).index(int(width))]
+            edge = 2.0 / lam
+            drawn["edge"][par] = edge
+            ax.axvline(edge, color=colours[int(width)], ls=":", lw=1.5, label=f"2 / lambda_max, N = {width}")
             lrs = parameterizations.LEARNING_RATES[par]
             ax.set_xlim(lrs[0] / 1.5, lrs[-1] * 1.5)
             ax.set_ylim(1e-4, 30)
             ax.set_xlabel("learning rate")
-            ax.set_title(f"{NAMES[par]}: loss after {int(steps)} steps", fontsize=9)
-        axes[0].set_ylabel("training loss")
-        axes[-1].legend(fontsize=8, loc="lower left")
+            ax.set_ylabel("training loss")
+            ax.set_title(f"{NAMES[par]}: after {int(steps)} steps")
+        axes[-1].legend(loc="upper right")
         plain_log_ticks(axes)
         return drawn
 
     return InteractiveFigure(draw, widths=list(widths), extra={"steps": steps_slider(steps, steps[-1])}, ncols=3,
-                             figsize=(11.5, 3.3), width=_default_width(widths))
+                             figsize=(12.0, 3.5), width=_default_width(widths))
+
+
+# ---------------------------------------------------------------------- bonus: the coordinate check
+def coordinate_check_demo(steps=tuple(range(1, parameterizations.COORD_STEPS + 1))) -> InteractiveFigure:
+    """Yang et al.'s coordinate check: per-coordinate size against width after a number of **steps**.
+
+    Left: rms of the change ``h_s - h_0`` of the hidden pre-activations; right: rms of the output
+    ``f``; one line per parameterization, each trained with the learning rate ``1 / lambda_max`` of
+    its width-64 network at every width. Width is the x axis, so there is no width control.
+    ``drawn``: ``{parameterization: (widths, change, output)}`` at the chosen steps, and ``steps``.
+    """
+    checks = {par: parameterizations.coordinate_check(par) for par in parameterizations.PARAMETERIZATIONS}
+
+    def draw(axes, steps):
+        s = int(steps)
+        drawn = {"steps": s}
+        for ax in axes:
+            ax.clear()
+        for par, c in checks.items():
+            colour = PARAMETERIZATION_COLOURS[par]
+            change, output = c.change[:, s - 1], c.output[:, s]
+            axes[0].loglog(c.widths, change, "o-", color=colour, label=NAMES[par])
+            axes[1].loglog(c.widths, output, "o-", color=colour, label=NAMES[par])
+            drawn[par] = (c.widths, change, output)
+        axes[0].loglog(c.widths, 0.05 * (c.widths / c.widths[0]) ** -0.5, "k:", lw=1, label="slope -1/2")
+        axes[0].set_ylabel("rms of h_s - h_0 (per coordinate)")
+        axes[0].set_title(f"change of the hidden features after {s} steps")
+        axes[1].set_ylabel("rms of the output f")
+        axes[1].set_title(f"output after {s} steps")
+        for ax in axes:
+            ax.set_xlabel("width N")
+            ax.legend(loc="upper left")
+            plain_log_ticks(ax, "x", ticks=[int(w) for w in c.widths])
+        return drawn
+
+    return InteractiveFigure(draw, widths=None, extra={"steps": steps_slider(list(steps), steps[-1])}, ncols=2,
+                             figsize=(10.0, 3.5))

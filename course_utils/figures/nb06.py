@@ -43,6 +43,11 @@ def lazy_demo(widths=feature_learning.WIDTHS) -> InteractiveFigure:
     record_times = runs[("ntk", widths[0])].times
     times = round_times(record_times)
     colours = width_colours(widths)
+    # one y range for every width, time and parameterization, so that no feature is clipped
+    top = max(float(np.max(run.units[0])) for run in runs.values())
+    bottom = min(float(np.min(run.units[0])) for run in runs.values())
+    margin = 0.05 * (top - bottom)
+    feature_range = (bottom - margin, top + margin)
     art = {}
 
     def full(axes, width):
@@ -56,9 +61,10 @@ def lazy_demo(widths=feature_learning.WIDTHS) -> InteractiveFigure:
                 (line,) = ax.plot(run.dense_angles, run.units[0, 0, :, u], "-", color=colour, lw=1.3)
                 lines.append(line)
             art[par] = lines
-            ax.set_ylim(-0.1, 2.2)
+            ax.set_ylim(*feature_range)
             ax.set_xlabel("angle gamma")
-            ax.set_title(f"{name}: 6 hidden features (dotted: init)", fontsize=9)
+            ax.set_ylabel("hidden feature phi(h)")
+            ax.set_title(f"{name}, N = {width} (dotted: init)")
         ax = axes[2]
         ax.clear()
         art["curves"] = {}
@@ -74,8 +80,9 @@ def lazy_demo(widths=feature_learning.WIDTHS) -> InteractiveFigure:
         art["marker"] = ax.axvline(1.0, color=GREY, ls=":", lw=1)
         ax.set_ylim(1e-4, 3)
         ax.set_xlabel("time t")
-        ax.set_title(f"feature movement (bold: width {width})", fontsize=9)
-        ax.legend(fontsize=7, loc="lower right", ncol=2)
+        ax.set_ylabel("||Phi_t - Phi_0|| / ||Phi_0||")
+        ax.set_title(f"feature movement (bold: N = {width})")
+        ax.legend(loc="lower right", ncol=2)
 
     def update(axes, time, width):
         i = nearest_index(record_times, time)
@@ -87,7 +94,14 @@ def lazy_demo(widths=feature_learning.WIDTHS) -> InteractiveFigure:
         set_time_marker(art["marker"], time)
         return {"time_index": i, "units": units, "feature_change": art["curves"]}
 
-    return InteractiveFigure(staged_draw(full, update), widths=widths, times=times, ncols=3, figsize=(11.0, 3.2),
+    stage = staged_draw(full, update)
+
+    def draw(axes, time, width):
+        drawn = stage(axes, time, width=width)
+        drawn["feature_range"] = feature_range
+        return drawn
+
+    return InteractiveFigure(draw, widths=widths, times=times, ncols=3, figsize=(11.5, 3.4),
                              width=1024 if 1024 in widths else None, time=times[-1])
 
 
@@ -121,18 +135,20 @@ def depth_demo(widths=depth.WIDTHS, depths=depth.DEPTHS, times=DEPTH_TIMES) -> I
         k = depths.index(int(depth_value))
         ax = axes[0]
         ax.clear()
+        greys = np.linspace(0.8, 0.35, len(depths))  # light: shallow, dark: deep
         for j, d in enumerate(depths):
             if j != k:
-                ax.plot(sweep.angles, sweep.profiles[j], color="0.75", lw=1)
+                ax.plot(sweep.angles, sweep.profiles[j], color=str(greys[j]), lw=1, label=f"L = {d}")
         art["limit"] = sweep.profiles[k]
         art["empirical"] = depth.empirical_depth_profile(int(depth_value), int(width))
-        ax.plot(sweep.angles, art["limit"], color="k", lw=2, label=f"depth {depth_value}, infinite width")
-        ax.plot(grid, art["empirical"], "o", ms=3, color=OKABE_ITO[0], label=f"width {width}")
-        ax.axhline(0.25, color=OKABE_ITO[3], ls=":", lw=1, label="1/4")
+        ax.plot(sweep.angles, art["limit"], color="k", lw=2, label=f"L = {depth_value}, N = infinity")
+        ax.plot(grid, art["empirical"], "o", ms=3, color=OKABE_ITO[0], label=f"L = {depth_value}, N = {width}")
+        ax.axhline(0.25, color=OKABE_ITO[3], ls=":", lw=1, label="1/4 (L -> infinity)")
         ax.set_ylim(-0.15, 1.05)
         ax.set_xlabel("angle between inputs")
-        ax.set_title("normalised NTK (grey: other depths)", fontsize=9)
-        ax.legend(fontsize=7, loc="upper center")
+        ax.set_ylabel("normalised NTK")
+        ax.set_title("normalised NTK (grey: the other depths)")
+        ax.legend(loc="upper center", ncol=2, fontsize=8)
         ax = axes[1]
         ax.clear()
         reg = regressions[int(depth_value)]
@@ -140,15 +156,16 @@ def depth_demo(widths=depth.WIDTHS, depths=depth.DEPTHS, times=DEPTH_TIMES) -> I
         ax.plot(reg.angles, as_numpy(two_harmonic_target(reg.angles)), color="0.7", lw=1, label="target")
         (art["fn"],) = ax.plot(reg.angles, reg.predictions[0], color=OKABE_ITO[0], label=f"learned, depth {depth_value}")
         ax.plot(reg.train_angles, reg.y, "k.", ms=7)
-        ax.set_ylim(-1.2, 1.7)
+        ax.set_ylim(-1.2, 1.9)
         ax.set_xlabel("angle gamma")
-        ax.legend(fontsize=7, loc="upper center")
+        ax.set_ylabel("f(gamma)")
+        ax.legend(loc="upper center", ncol=2)
 
     def update(axes, time, width, depth_value):
         reg = art["regression"]
         i = nearest_index(reg.times, time)
         art["fn"].set_ydata(reg.predictions[i])
-        axes[1].set_title(f"limit-kernel regression at t = {time:.3g}", fontsize=9)
+        axes[1].set_title(f"limit-kernel regression at t = {time:.3g}")
         return {"time_index": i, "limit": art["limit"], "empirical": art["empirical"], "function": reg.predictions[i]}
 
     stage = staged_draw(full, update)
@@ -157,74 +174,92 @@ def depth_demo(widths=depth.WIDTHS, depths=depth.DEPTHS, times=DEPTH_TIMES) -> I
         return stage(axes, time, width=width, depth_value=depth)
 
     return InteractiveFigure(draw, widths=widths, times=list(times), extra={"depth": depth_slider(depths)},
-                             expensive=("width", "depth"), ncols=2, figsize=(9.5, 3.3),
+                             expensive=("width", "depth"), ncols=2, figsize=(10.5, 3.8),
                              width=128 if 128 in widths else None, time=times[-1])
 
 
 # ---------------------------------------------------------------------- 3. kernel drift
 def drift_demo(widths=kernel_drift.WIDTHS) -> InteractiveFigure:
-    """The mean relative kernel drift ``||K_t - K_0|| / ||K_0||`` over time for every width (solid ReLU,
-    dashed erf), and at the chosen time against width with the fitted exponents.
+    """Left: the relative kernel drift ``||K_t - K_0|| / ||K_0||`` over time at the chosen width, every seed
+    (thin) and their mean (thick), ReLU and erf. Right: the drift at the chosen time against width, every
+    seed (dots) and the mean (line), with the fitted exponents and reference slopes -1/2, -3/4 and -1.
 
-    ``demo.drawn``: ``time_index``, ``drift`` {activation: (W,)} and ``exponent`` {activation: float}.
+    ``demo.drawn``: ``time_index``, ``per_seed`` {activation: (S, T - 1) at the chosen width},
+    ``drift`` {activation: (W,) seed means at the chosen time}, ``seeds`` {activation: (W, S)} and
+    ``exponent`` {activation: float}.
     """
     widths = tuple(int(w) for w in widths)
+    runs = {(act, w): kernel_drift.drift_runs(act, w) for act in kernel_drift.ACTIVATIONS for w in widths}
     sweeps = {act: kernel_drift.drift_sweep(act, widths) for act in kernel_drift.ACTIVATIONS}
     exponents = {act: kernel_drift.drift_exponents(act, widths) for act in kernel_drift.ACTIVATIONS}
     record_times = sweeps["relu"].times
     times = round_times(record_times)
-    colours = width_colours(widths)
     act_colours = {"relu": OKABE_ITO[0], "erf": OKABE_ITO[3]}
     w_arr = np.asarray(widths, dtype=float)
+    smallest = min(float(np.min(r.drift[:, 1:])) for r in runs.values())
+    floor = 10.0 ** np.floor(np.log10(smallest))  # below every drift after t = 0: nothing is floored
     art = {}
 
     def full(axes, width):
         ax = axes[0]
         ax.clear()
-        for j, w in enumerate(widths):
-            bold = w == int(width)
-            for act, style in (("relu", "-"), ("erf", "--")):
-                ax.loglog(record_times[1:], sweeps[act].drift[j, 1:], style, color=colours[w], lw=2.2 if bold else 1,
-                          alpha=1.0 if bold else 0.5, label=f"N = {w}" if act == "relu" else None)
-        ax.plot([], [], "k-", label="ReLU")
-        ax.plot([], [], "k--", label="erf")
+        per_seed = {}
+        for act, style in (("relu", "-"), ("erf", "--")):
+            run = runs[(act, int(width))]
+            per_seed[act] = run.drift[:, 1:]
+            for curve in run.drift[:, 1:]:
+                ax.loglog(record_times[1:], np.maximum(curve, floor), style, color=act_colours[act], lw=0.7, alpha=0.4)
+            ax.loglog(record_times[1:], np.maximum(run.mean_drift[1:], floor), style, color=act_colours[act], lw=2.2,
+                      label=f"{act}: mean of {len(kernel_drift.SEEDS)} seeds (thin: each)")
+        art["per_seed"] = per_seed
         art["marker"] = ax.axvline(1.0, color=GREY, ls=":", lw=1)
-        ax.set_ylim(1e-6, 1)
+        ax.set_ylim(floor, 0.5)
         ax.set_xlabel("time t")
-        ax.set_title(f"kernel drift over time (bold: width {width})", fontsize=9)
-        ax.legend(fontsize=7, loc="lower right", ncol=2)
+        ax.set_ylabel("||K_t - K_0|| / ||K_0||")
+        ax.set_title(f"kernel drift over time, N = {width}")
+        ax.legend(loc="lower right")
         ax = axes[1]
         ax.clear()
-        j = widths.index(int(width))
         for act in kernel_drift.ACTIVATIONS:
+            (art[act + "-seeds"],) = ax.loglog(np.repeat(w_arr, len(kernel_drift.SEEDS)),
+                                               np.ones(len(w_arr) * len(kernel_drift.SEEDS)), ".", ms=3,
+                                               color=act_colours[act], alpha=0.5)
             (art[act],) = ax.loglog(w_arr, np.ones_like(w_arr), "o-", color=act_colours[act], label=act)
-            (art[act + "-sel"],) = ax.plot(w_arr[j:j + 1], [1.0], "o", ms=10, mfc="none", color="k")
-        (art["half"],) = ax.loglog(w_arr, np.ones_like(w_arr), ":", color=GREY, lw=1, label="slope -1/2")
-        (art["one"],) = ax.loglog(w_arr, np.ones_like(w_arr), "-.", color=GREY, lw=1, label="slope -1")
+        j = widths.index(int(width))
+        (art["selected"],) = ax.plot(w_arr[[j, j]], [1.0, 1.0], "o", ms=11, mfc="none", color="k", label=f"N = {width}")
+        art["references"] = {}
+        for slope, style in ((-0.5, ":"), (-0.75, "-"), (-1.0, "-.")):
+            (art["references"][slope],) = ax.loglog(w_arr, np.ones_like(w_arr), style, color=GREY, lw=1,
+                                                    label=f"slope {slope:g}")
         ax.set_xlabel("width N")
-        ax.set_ylim(1e-6, 1)
-        art["legend"] = ax.legend(fontsize=7, loc="lower left")
+        ax.set_ylabel("||K_t - K_0|| / ||K_0||")
+        ax.set_ylim(floor, 0.5)
+        art["legend"] = ax.legend(loc="lower left", ncol=2)
         art["j"] = j
 
     def update(axes, time, width):
         i = nearest_index(record_times, time)
         j = art["j"]
         texts = art["legend"].get_texts()
-        drawn = {"time_index": i, "drift": {}, "exponent": {}}
+        drawn = {"time_index": i, "per_seed": art["per_seed"], "drift": {}, "seeds": {}, "exponent": {}}
         for k, act in enumerate(kernel_drift.ACTIVATIONS):
+            seeds = np.asarray([runs[(act, w)].drift[:, i] for w in widths])  # (W, S)
             d = np.maximum(sweeps[act].drift[:, i], 1e-12)
+            art[act + "-seeds"].set_ydata(np.maximum(seeds.ravel(), floor))
             art[act].set_ydata(d)
-            art[act + "-sel"].set_ydata([d[j]])
             drawn["drift"][act] = d
+            drawn["seeds"][act] = seeds
             drawn["exponent"][act] = float(exponents[act][i])
             texts[k].set_text(f"{act}: slope {exponents[act][i]:.2f}" if i > 0 else act)
-        art["half"].set_ydata(drawn["drift"]["relu"][0] * (w_arr / w_arr[0]) ** -0.5)
-        art["one"].set_ydata(drawn["drift"]["erf"][0] * (w_arr / w_arr[0]) ** -1.0)
+        art["selected"].set_ydata([drawn["drift"]["relu"][j], drawn["drift"]["erf"][j]])
+        middle = np.sqrt(drawn["drift"]["relu"][0] * drawn["drift"]["erf"][0])
+        for slope, line in art["references"].items():
+            line.set_ydata(middle * (w_arr / w_arr[0]) ** slope)
         set_time_marker(art["marker"], time)
-        axes[1].set_title(f"drift at t = {time:.3g} against width", fontsize=9)
+        axes[1].set_title(f"drift at t = {time:.3g} against width")
         return drawn
 
-    return InteractiveFigure(staged_draw(full, update), widths=list(widths), times=times, ncols=2, figsize=(9.5, 3.3),
+    return InteractiveFigure(staged_draw(full, update), widths=list(widths), times=times, ncols=2, figsize=(10.5, 3.8),
                              width=1024 if 1024 in widths else None, time=times[-1])
 
 
@@ -263,18 +298,21 @@ def catapult_demo(widths=catapult.WIDTHS, steps=CATAPULT_STEPS) -> InteractiveFi
         ax.semilogy(runs.steps, art["loss"], color="0.8", lw=1)
         (art["loss_line"],) = ax.semilogy(runs.steps[:1], art["loss"][:1], color=OKABE_ITO[0])
         ax.set_xlabel("step")
+        ax.set_ylabel("loss")
         ax.set_ylim(1e-8, 1e6)
-        ax.set_title(f"loss ({catapult.regime(int(width), lr)} run)", fontsize=9)
+        ax.set_title(f"loss ({catapult.regime(int(width), lr)} run)")
         ax = axes[1]
         ax.clear()
         ax.plot(runs.steps, art["lam"], color="0.8", lw=1)
         (art["lam_line"],) = ax.plot(runs.steps[:1], art["lam"][:1], color=OKABE_ITO[0], label="top NTK eigenvalue")
         ax.axhline(2.0 / eta, color=OKABE_ITO[3], ls="--", lw=1, label="2 / lr")
         ax.axhline(runs.lam0, color=GREY, ls=":", lw=1, label="lambda_0")
-        ax.set_ylim(0, 2.2 * runs.lam0)
+        finite = art["lam"][np.isfinite(art["lam"])]
+        ax.set_ylim(0, 1.1 * max(2.2 * runs.lam0, float(finite.max()) if finite.size else 0.0))
         ax.set_xlabel("step")
-        ax.set_title(f"width {width}, lr = {lr:g} / lambda_0", fontsize=9)
-        ax.legend(fontsize=7, loc="upper right")
+        ax.set_ylabel("top NTK eigenvalue")
+        ax.set_title(f"N = {width}, lr = {lr:g} / lambda_0")
+        ax.legend(loc="upper right")
         ax = axes[2]
         ax.clear()
         final = runs.top_eigenvalue[:, -1] * runs.lrs
@@ -285,12 +323,14 @@ def catapult_demo(widths=catapult.WIDTHS, steps=CATAPULT_STEPS) -> InteractiveFi
         ax.plot(multiples[~ok], np.full((~ok).sum(), 2.0), "x", color=OKABE_ITO[3], ms=7, label="diverged")
         ax.plot([lr], [final[i] if ok[i] else 2.0], "o", ms=11, mfc="none", color="k")
         ax.axhline(2.0, color=OKABE_ITO[3], ls="--", lw=1)
-        ax.axvspan(0, 2, color=OKABE_ITO[5], alpha=0.12)
-        ax.axvspan(2, catapult.max_stable_multiple(int(width)), color=OKABE_ITO[1], alpha=0.15)
+        ax.axvspan(0, 2, color=OKABE_ITO[5], alpha=0.12, label="lazy band")
+        ax.axvspan(2, catapult.max_stable_multiple(int(width)), color=OKABE_ITO[1], alpha=0.15, label="catapult band")
+        ax.text(1.0, 0.2, "lazy", ha="center")
+        ax.text(0.5 * (2 + catapult.max_stable_multiple(int(width))), 0.2, "catapult", ha="center")
         ax.set_xlabel("lr x lambda_0")
         ax.set_ylabel("lr x final top eigenvalue")
-        ax.set_title("lazy (blue) | catapult (orange) | diverge (x)", fontsize=9)
-        ax.legend(fontsize=7, loc="upper left")
+        ax.set_title("after 150 steps, every lr")
+        ax.legend(loc="upper left")
 
     def update(axes, time, width, lr):
         s = int(time) + 1
@@ -305,4 +345,4 @@ def catapult_demo(widths=catapult.WIDTHS, steps=CATAPULT_STEPS) -> InteractiveFi
 
     steps = [int(s) for s in steps]
     return InteractiveFigure(draw, widths=widths, extra={"steps": steps_slider(steps, steps[-1]), "lr": lr_slider()},
-                             ncols=3, figsize=(11.0, 3.3), width=1024 if 1024 in widths else None)
+                             ncols=3, figsize=(11.5, 3.5), width=1024 if 1024 in widths else None)

@@ -22,3 +22,18 @@ def test_typical_wrong_answers_are_rejected(capsys):
 
     assert not exercises.check_residual_decay(stub)
     assert "NotImplementedError" in capsys.readouterr().out
+
+
+def test_each_usual_slip_gets_its_own_message():
+    slips = [
+        (lambda t, lam, r0: r0 * np.exp(lam * t), "sign of the exponent"),
+        (lambda t, lam, r0: r0 * np.exp(-t), "rate lam is missing"),
+        (lambda t, lam, r0: np.exp(-lam * t), "r0 is missing"),
+        (lambda t, lam, r0: r0 * np.exp(-2 * lam * t), "decay of the loss"),
+        (lambda t, lam, r0: (1 - lam * t) * r0, "one step of gradient descent"),
+    ]
+    for fn, phrase in slips:
+        verdict = exercises.check_residual_decay(fn)
+        assert not verdict and phrase in verdict.message, verdict.message
+    verdict = exercises.check_residual_decay(lambda t, lam, r0: r0 + 0 * t)
+    assert not verdict and "Solve dr/dt" in verdict.message  # no named slip: the general hint

@@ -25,8 +25,10 @@ def test_exercise_two_layer_ntk_solution_passes_and_wrong_answers_fail():
     def stub(model, params, x1, x2):
         raise NotImplementedError
 
-    assert not nb03.check_two_layer_ntk(readout_only)
-    assert not nb03.check_two_layer_ntk(no_bias_terms)
+    verdict = nb03.check_two_layer_ntk(readout_only)
+    assert not verdict and "random-features" in verdict.message
+    verdict = nb03.check_two_layer_ntk(no_bias_terms)
+    assert not verdict and "bias terms" in verdict.message
     assert not nb03.check_two_layer_ntk(stub)
     assert not nb03.check_two_layer_ntk(lambda *args: np.zeros((2, 2)))
 
@@ -56,10 +58,29 @@ def test_exercise_relu_ntk_limit_solution_passes_and_wrong_answers_fail():
         k1, _ = kc.arccos_kernels(sigma1 / var1)
         return sw2 * var1 * k1 + sb2
 
-    assert not nb03.check_relu_ntk_limit(nngp_only)
-    assert not nb03.check_relu_ntk_limit(lambda gamma, sw2, sb2: np.cos(gamma))
+    verdict = nb03.check_relu_ntk_limit(nngp_only)
+    assert not verdict and "NNGP" in verdict.message
+    verdict = nb03.check_relu_ntk_limit(lambda gamma, sw2, sb2: np.cos(gamma))
+    assert not verdict and "off by" in verdict.message and "NNGP" not in verdict.message
 
 
 def test_solutions_are_registered():
     assert cu.exercises.get_solution("03.two_layer_ntk") is nb03.two_layer_ntk
     assert cu.exercises.get_solution("03.relu_ntk_limit") is nb03.relu_ntk_limit
+
+
+def test_two_layer_slips_get_their_own_message():
+    for message, slip in nb03.TWO_LAYER_SLIPS:
+        verdict = nb03.check_two_layer_ntk(slip)
+        assert not verdict and message in verdict.message
+    # the messages are distinct: each slip is told apart from the others
+    assert len({m for m, _ in nb03.TWO_LAYER_SLIPS}) == len(nb03.TWO_LAYER_SLIPS)
+
+
+def test_relu_limit_slips_get_their_own_message():
+    for message, slip in nb03.RELU_LIMIT_SLIPS:
+        verdict = nb03.check_relu_ntk_limit(slip)
+        assert not verdict and message in verdict.message
+    degrees = lambda gamma, sw2, sb2: nb03.relu_ntk_limit(np.degrees(gamma), sw2, sb2)
+    verdict = nb03.check_relu_ntk_limit(degrees)
+    assert not verdict and all(m not in verdict.message for m, _ in nb03.RELU_LIMIT_SLIPS)

@@ -31,3 +31,18 @@ def test_exercise_time_to_tolerance():
 def test_solutions_are_registered():
     assert cu.exercises.get_solution("04.flow_residual") is nb04.flow_residual
     assert cu.exercises.get_solution("04.time_to_tolerance") is nb04.time_to_tolerance
+
+
+def test_flow_residual_slips_get_their_own_message():
+    for message, slip in nb04.FLOW_SLIPS:
+        verdict = nb04.check_flow_residual(slip)
+        assert not verdict and message in verdict.message
+    assert len({m for m, _ in nb04.FLOW_SLIPS}) == len(nb04.FLOW_SLIPS)
+
+
+def test_time_to_tolerance_slips_get_their_own_message():
+    for message, slip in nb04.TOLERANCE_SLIPS:
+        verdict = nb04.check_time_to_tolerance(slip)
+        assert not verdict and message in verdict.message
+    verdict = nb04.check_time_to_tolerance(lambda K, eps: 1.0)
+    assert not verdict and all(m not in verdict.message for m, _ in nb04.TOLERANCE_SLIPS)

@@ -48,3 +48,29 @@ def test_classify_loss():
     assert catapult.classify_loss([1.0, 30.0, 0.01]) == "catapult"
     assert catapult.classify_loss([1.0, 30.0, 2.0]) == "divergent"
     assert catapult.classify_loss([1.0, 30.0, np.inf]) == "divergent"
+
+
+@pytest.mark.parametrize("width", catapult.WIDTHS)
+def test_claim_phases_holds(width):
+    assert catapult.claim_phases(catapult.catapult_runs(width)).holds
+
+
+def test_claim_phases_rejects_wrong_runs():
+    runs = catapult.catapult_runs(1024)
+    cat, lazy, div = (catapult.multiple_index(m) for m in (3.0, 1.5, 6.0))
+    # a catapult run whose top eigenvalue does not drop: it stays at lambda_0
+    top = runs.top_eigenvalue.copy()
+    top[cat] = runs.lam0
+    assert not catapult.claim_phases(runs._replace(top_eigenvalue=top)).holds
+    # a catapult run without a spike (the loss just decays)
+    loss = runs.loss.copy()
+    loss[cat] = loss[cat, 0] * np.exp(-0.1 * np.arange(loss.shape[1]))
+    assert not catapult.claim_phases(runs._replace(loss=loss)).holds
+    # a "lazy" run whose kernel moves by 20%
+    top = runs.top_eigenvalue.copy()
+    top[lazy, -1] = 1.2 * runs.lam0
+    assert not catapult.claim_phases(runs._replace(top_eigenvalue=top)).holds
+    # a run at 6 / lambda_0 that converges
+    loss = runs.loss.copy()
+    loss[div] = runs.loss[cat]
+    assert not catapult.claim_phases(runs._replace(loss=loss)).holds

@@ -64,3 +64,27 @@ def test_empirical_depth_profile_and_regression():
     # at long times the limit-kernel regression passes (nearly) through the training data
     idx = np.round(np.asarray(angles) / (2 * np.pi) * depth.PROFILE_N).astype(int) % depth.PROFILE_N
     assert np.max(np.abs(reg.predictions[2][idx] - np.asarray(y))) < 0.3
+
+
+def test_claim_depth_changes_kernel():
+    sweep = depth.depth_sweep()
+    assert depth.claim_depth_changes_kernel(sweep).holds
+    # the post's picture: the same kernel at every depth
+    same = sweep._replace(profiles=np.repeat(sweep.profiles[:1], len(sweep.depths), axis=0),
+                          diagonal=np.full(len(sweep.depths), 2.0))
+    assert not depth.claim_depth_changes_kernel(same).holds
+    assert not depth.claim_depth_changes_kernel(sweep._replace(diagonal=1.15 * sweep.diagonal)).holds
+    assert not depth.claim_depth_changes_kernel(sweep._replace(profiles=np.repeat(sweep.profiles[:1], 5, axis=0))).holds
+
+
+def test_claim_depth_flattens():
+    sweep = depth.depth_sweep()
+    assert depth.claim_depth_flattens(sweep).holds
+    flat = sweep._replace(profiles=np.repeat(sweep.profiles[:1], len(sweep.depths), axis=0))  # no flattening
+    assert not depth.claim_depth_flattens(flat).holds
+    # a profile that flattens like 1/sqrt(L) instead of 1/L: the far part scaled towards its mean
+    base = sweep.profiles[0]
+    slow = np.asarray([base.mean() + (base - base.mean()) / np.sqrt(L) for L in sweep.depths])
+    assert not depth.claim_depth_flattens(sweep._replace(profiles=slow)).holds
+    fast = np.asarray([base.mean() + (base - base.mean()) / L**2 for L in sweep.depths])
+    assert not depth.claim_depth_flattens(sweep._replace(profiles=fast)).holds

@@ -53,3 +53,23 @@ def test_movement_sweep_is_the_seed_average_of_the_runs():
         np.testing.assert_array_equal(sweep.kernel_change[j], runs.kernel_change[:, -1])
         assert sweep.mean_feature_change[j] == pytest.approx(runs.feature_change[:, -1].mean())
         assert sweep.mean_kernel_change[j] == pytest.approx(runs.kernel_change[:, -1].mean())
+
+
+def test_claim_lazy_and_rich_features():
+    ntk, mup = fl.movement_sweep("ntk"), fl.movement_sweep("mup")
+    assert fl.claim_lazy_features(ntk).holds and fl.claim_rich_features(mup).holds
+    # each parameterization's data fed to the other's claim
+    assert not fl.claim_lazy_features(mup).holds and not fl.claim_rich_features(ntk).holds
+    # features that freeze like N^-1 (too fast) or not at all (a flat curve)
+    w = ntk.widths[:, None] / ntk.widths[0]
+    assert not fl.claim_lazy_features(ntk._replace(feature_change=ntk.feature_change[:1] * w ** -1.0)).holds
+    assert not fl.claim_lazy_features(ntk._replace(feature_change=ntk.feature_change[:1] + 0 * w)).holds
+    # muP features that shrink like N^-1/2, or a muP kernel that barely moves at one width
+    assert not fl.claim_rich_features(mup._replace(feature_change=mup.feature_change[:1] * w ** -0.5)).holds
+    frozen = mup.kernel_change.copy()
+    frozen[-1] = 0.1
+    assert not fl.claim_rich_features(mup._replace(kernel_change=frozen)).holds
+    # an NTK kernel that keeps moving at the largest width
+    moving = ntk.kernel_change.copy()
+    moving[-1] = 0.2
+    assert not fl.claim_lazy_features(ntk._replace(kernel_change=moving)).holds

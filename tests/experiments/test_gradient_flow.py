@@ -154,3 +154,61 @@ def test_stability_edge():
     norms = np.linalg.norm(cu.discrete_residuals(d.K0, r0, 1.05 * gf.critical_lr(d.K0), gf.EDGE_STEPS), axis=1)
     assert edge.growth[1, 1] == pytest.approx(norms[-1] / norms[0], rel=1e-9)
     assert np.all(edge.monotone[:, 0]) and np.all(edge.growth[:, 0] < 1) and np.all(edge.growth[:, 1] > 1e3)
+
+
+# ---------------------------------------------------------------------- claim predicates: real and wrong experiments
+def _flow_at(width, speed):
+    d = gf.flow_width_data(width)
+    return cu.GradientFlow(speed * d.K0, d.flow.y, d.f0)
+
+
+def test_claim_output_velocity_holds_and_rejects_a_wrong_kernel():
+    result = gf.output_velocity()
+    assert gf.claim_output_velocity(result).holds
+    assert not gf.claim_output_velocity(result._replace(predicted=1.15 * result.predicted)).holds
+
+
+def test_claim_closed_form_matches_ode_holds_and_rejects_a_flow_at_twice_the_speed():
+    result = gf.ode_comparison()
+    assert gf.claim_closed_form_matches_ode(result).holds
+    fast = np.asarray(_flow_at(result.width, 2.0).outputs(result.times))
+    assert not gf.claim_closed_form_matches_ode(result._replace(closed_form=fast)).holds
+    assert not gf.claim_closed_form_matches_ode(result._replace(numerical=1.15 * result.numerical)).holds
+
+
+def test_claim_prediction_gap_holds_and_rejects_wrong_experiments():
+    result = gf.prediction_gap()
+    assert gf.claim_prediction_gap(result).holds
+    times = np.asarray(gf.FLOW_TIMES)
+    fast = np.asarray([np.asarray(_flow_at(w, 2.0).outputs(times)) for w in result.widths])
+    assert not gf.claim_prediction_gap(result._replace(kernel_outputs=fast)).holds
+    # a gap that does not shrink: every width off its prediction by the narrowest network's deviation
+    flat = result.kernel_outputs + (result.net_outputs[0] - result.kernel_outputs[0])[None]
+    assert not gf.claim_prediction_gap(result._replace(net_outputs=flat)).holds
+
+
+def test_claim_bound_on_networks_holds_and_rejects_wrong_experiments():
+    result = gf.bound_check()
+    assert tuple(result.widths) == gf.BOUND_WIDTHS
+    ratio = result.network_residual_sq / (
+        np.exp(-2 * result.lambda_min[:, None] * result.times) * result.initial_residual_sq[:, None]
+    )
+    np.testing.assert_allclose(ratio, result.network_ratio, rtol=1e-12)
+    assert gf.claim_bound_on_networks(result).holds
+    # the bound with the wrong rate (2 lambda_min)
+    assert not gf.claim_bound_on_networks(result._replace(lambda_min=2 * result.lambda_min)).holds
+    # a network that stalls: its residual stays at r(0)
+    stalled = np.repeat(result.initial_residual_sq[:, None], len(result.times), axis=1)
+    assert not gf.claim_bound_on_networks(result._replace(network_residual_sq=stalled)).holds
+    with pytest.raises(ValueError):
+        gf.claim_bound_on_networks(result, wide=10**6)
+
+
+def test_claim_stability_edge_holds_and_rejects_a_wrong_critical_rate():
+    result = gf.stability_edge()
+    assert result.norms.shape == (len(gf.FLOW_WIDTHS), len(gf.EDGE_FACTORS), gf.EDGE_STEPS + 1)
+    np.testing.assert_allclose(result.norms[..., -1] / result.norms[..., 0], result.growth, rtol=1e-12)
+    assert gf.claim_stability_edge(result).holds
+    # "critical" taken as 1 / lambda_max: both runs are stable, the one labelled 1.05 does not diverge
+    wrong = gf.stability_edge(factors=tuple(f / 2 for f in gf.EDGE_FACTORS))
+    assert not gf.claim_stability_edge(wrong._replace(factors=result.factors)).holds

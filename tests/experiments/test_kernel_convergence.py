@@ -41,11 +41,12 @@ def test_fig1_training_set_is_deterministic_product_target():
 
 def test_fig1_width_data_matches_direct_computation():
     data = kc.fig1_width_data(64)
-    n_times = kc.FIG1_STEPS // kc.FIG1_RECORD_EVERY + 1
+    n_times = len(kc.FIG1_RECORD_STEPS)
     assert data.rows.shape == (kc.FIG1_SEEDS, n_times, kc.N_GAMMA)
     assert data.train_kernels.shape == (kc.FIG1_SEEDS, n_times, kc.N_TRAIN, kc.N_TRAIN)
     assert data.init_rows.shape == (kc.SPREAD_SEEDS, kc.N_GAMMA)
-    np.testing.assert_allclose(data.times, kc.FIG1_LR * np.arange(0, kc.FIG1_STEPS + 1, kc.FIG1_RECORD_EVERY))
+    np.testing.assert_allclose(data.times, kc.FIG1_LR * np.asarray(kc.FIG1_RECORD_STEPS))
+    np.testing.assert_array_equal(kc.FIG1_RECORD_STEPS, cu.log_record_steps(kc.FIG1_STEPS, 12))
     np.testing.assert_array_equal(data.init_rows[: kc.FIG1_SEEDS], data.rows[:, 0])
 
     model = kc.fig1_model(64)
@@ -170,6 +171,12 @@ def test_perturbation_responses_have_the_kernel_as_covariance(small):
 def test_similarity_experiment_reports_its_numbers():
     result = kc.similarity_experiment(num=200)
     assert result.nudge_mismatch < 1e-2
+    assert result.responses_x0.shape == (200,) and result.responses_grid.shape == (200, kc.N_GAMMA)
+    np.testing.assert_array_equal(result.responses_x0, result.near.responses[:, 0])
+    # the grid responses are the same random directions, straight from perturbation_responses
+    _, grid = kc.fig1_angles()
+    direct = kc.perturbation_responses(kc.PICTURE_MODEL, kc.PICTURE_MODEL.init(0), grid[:3], num=200, seed=0)
+    np.testing.assert_allclose(result.responses_grid[:, :3], direct, rtol=1e-9, atol=1e-12)
     assert result.near.kernel_corr > 0.8 > abs(result.far.kernel_corr)
     for pair in [result.near, result.far]:
         assert abs(pair.sample_cov - pair.kernel) < 4 * pair.stderr
@@ -213,3 +220,68 @@ def test_analytic_recursion_agrees_with_arccos_kernels_by_hand():
     # Theta = 0.51 -> 0.52 -> 0.4025 -> 0.2825 for sw2 = 1, sb2 = 0.01.
     np.testing.assert_allclose(theta, expected, rtol=1e-8)
     assert expected[len(gammas) // 2] == pytest.approx(0.2825, rel=1e-14)
+
+
+# ---------------------------------------------------------------------- claim predicates: real and wrong experiments
+def test_claim_limit_distance_holds_and_rejects_wrong_experiments():
+    result = kc.limit_distance()
+    assert kc.claim_limit_distance(result).holds
+    # a kernel that converges to 1.15 K_inf: its distance levels off at 0.15
+    assert not kc.claim_limit_distance(result._replace(rows=1.15 * result.rows)).holds
+    # no convergence at all: every width's rows are those of the narrowest one (a flat curve)
+    flat = np.stack([result.rows[0]] * len(result.widths))
+    assert not kc.claim_limit_distance(result._replace(rows=flat)).holds
+    # the wrong exponent: fluctuations falling like N^-1 instead of N^-1/2
+    scale = (result.widths / result.widths[0]) ** -0.5
+    fast = result.limit + (result.rows - result.limit) * scale[:, None, None]
+    assert not kc.claim_limit_distance(result._replace(rows=fast)).holds
+
+
+def test_claim_kernel_change_holds_and_rejects_wrong_experiments():
+    result = kc.kernel_change()
+    assert kc.claim_kernel_change(result).holds
+    flat = np.stack([result.per_seed[0]] * len(result.widths))
+    assert not kc.claim_kernel_change(result._replace(per_seed=flat)).holds
+    post = result.per_seed[0][None] * ((result.widths / result.widths[0]) ** -2.0)[:, None, None]
+    assert not kc.claim_kernel_change(result._replace(per_seed=post)).holds
+
+
+def test_claim_nudge_holds_and_rejects_a_wrong_kernel():
+    result = kc.similarity_experiment()
+    assert kc.claim_nudge(result).holds
+    assert not kc.claim_nudge(result._replace(k_row=1.15 * result.k_row)).holds
+
+
+def test_claim_perturbation_covariance_holds_and_rejects_wrong_experiments():
+    result = kc.similarity_experiment()
+    assert len(result.responses_x0) == kc.PERTURBATION_DIRECTIONS
+    assert kc.claim_perturbation_covariance(result).holds
+    assert not kc.claim_perturbation_covariance(result._replace(k_row=1.15 * result.k_row)).holds
+    # responses at x0 paired with other directions' responses on the grid: covariance 0
+    shuffled = np.roll(result.responses_grid, 1, axis=0)
+    assert not kc.claim_perturbation_covariance(result._replace(responses_grid=shuffled)).holds
+    # 400 directions cannot resolve the row: the check refuses to call it
+    assert not kc.claim_perturbation_covariance(kc.similarity_experiment(num=400)).holds
+
+
+def test_claim_structured_matches_jacobian_holds_and_rejects_a_scaled_kernel():
+    result = kc.agreement_experiment()
+    assert kc.claim_structured_matches_jacobian(result).holds
+    scaled = [(1.15 * fast, ref) for fast, ref in result.pairs]
+    assert not kc.claim_structured_matches_jacobian(result._replace(pairs=scaled)).holds
+
+
+def test_claim_symmetric_psd_holds_and_rejects_broken_kernels():
+    K = kc.agreement_experiment().pairs[0][0]
+    assert kc.claim_symmetric_psd(K).holds
+    lam, U = np.linalg.eigh(K)
+    assert not kc.claim_symmetric_psd(K - 1.15 * lam[0] * np.outer(U[:, 0], U[:, 0])).holds  # a negative eigenvalue
+    skew = np.triu(np.ones_like(K), 1) * 1e-3 * np.max(K)
+    assert not kc.claim_symmetric_psd(K + skew).holds
+
+
+def test_claim_arccos_holds_and_rejects_wrong_expectations():
+    result = kc.arccos_monte_carlo()
+    assert kc.claim_arccos(result).holds
+    assert not kc.claim_arccos(result._replace(kappa1=1.15 * result.kappa1)).holds
+    assert not kc.claim_arccos(result._replace(kappa0=result.kappa0[::-1])).holds

@@ -21,12 +21,17 @@ def test_drift_matches_a_plain_cu_train_replay():
         p = cu.run_slice(traj.param_history, kd.RECORD_STEPS[i])
         expected = cu.relative_distance(np.asarray(cu.empirical_ntk(model, p, x)), K0)
         assert runs.drift[1, i] == pytest.approx(expected, rel=1e-7)
+    # the switched units of seed 1, recomputed from the pre-activations before and after training
+    h0, h1 = (np.asarray(model.forward(p, x)[0][0]) for p in (p0, traj.params))
+    assert runs.switched[1] == pytest.approx(np.mean(np.any((h0 > 0) != (h1 > 0), axis=0)))
 
 
 def test_relu_drift_is_the_kernel_change_of_the_feature_runs():
     # the same network, seeds and steps: the two experiments must agree
     runs = kd.drift_runs("relu", 64)
-    np.testing.assert_allclose(runs.drift, feature_learning.feature_runs("ntk", 64).kernel_change, rtol=1e-10)
+    two = len(feature_learning.SEEDS)  # the feature runs use the first seeds of SEEDS
+    assert kd.SEEDS[:two] == feature_learning.SEEDS
+    np.testing.assert_allclose(runs.drift[:two], feature_learning.feature_runs("ntk", 64).kernel_change, rtol=1e-9)
 
 
 def test_drift_sweep_and_exponents():
@@ -34,6 +39,8 @@ def test_drift_sweep_and_exponents():
     sweep = kd.drift_sweep("erf", widths)
     np.testing.assert_allclose(sweep.final, [kd.drift_runs("erf", w).mean_drift[-1] for w in widths])
     assert sweep.fit == cu.fit_power_law(np.asarray(widths), sweep.final)
+    np.testing.assert_allclose(sweep.final_per_seed, [kd.drift_runs("erf", w).drift[:, -1] for w in widths])
+    assert sweep.switched.shape == (2, len(kd.SEEDS))
     assert sweep.final[1] < sweep.final[0]
     exponents = kd.drift_exponents("erf", widths)
     assert np.isnan(exponents[0]) and exponents[-1] == pytest.approx(sweep.fit.exponent)
@@ -42,3 +49,39 @@ def test_drift_sweep_and_exponents():
 def test_unknown_activation_is_rejected():
     with pytest.raises(ValueError, match="activation"):
         kd.drift_runs("tanh", 64)
+
+
+# ---------------------------------------------------------------------- the claim predicates, right and wrong
+def scaled_by_power(sweep, exponent):
+    """The same sweep with its final drift replaced by a clean power law of ``exponent`` (same first width)."""
+    w = sweep.widths / sweep.widths[0]
+    per_seed = sweep.final_per_seed[:1].mean() * (w[:, None] ** exponent) * np.ones_like(sweep.final_per_seed)
+    return sweep._replace(final_per_seed=per_seed)
+
+
+def test_claim_smooth_drift():
+    sweep = kd.drift_sweep("erf")
+    assert kd.claim_smooth_drift(sweep).holds
+    assert not kd.claim_smooth_drift(scaled_by_power(sweep, -0.75)).holds  # the ReLU exponent
+    assert not kd.claim_smooth_drift(scaled_by_power(sweep, -1.25)).holds
+    flat = sweep._replace(final_per_seed=np.ones_like(sweep.final_per_seed))
+    assert not kd.claim_smooth_drift(flat).holds
+
+
+def test_claim_relu_drift():
+    sweep = kd.drift_sweep("relu")
+    verdict = kd.claim_relu_drift(sweep)
+    assert verdict.holds, verdict
+    assert kd.claim_relu_drift(scaled_by_power(sweep, -0.75)).holds
+    assert not kd.claim_relu_drift(scaled_by_power(sweep, -0.5)).holds  # the coherent worst case
+    assert not kd.claim_relu_drift(scaled_by_power(sweep, -1.0)).holds  # the smooth rate
+    assert not kd.claim_relu_drift(kd.drift_sweep("erf")).holds  # the erf data fed to the ReLU claim
+
+
+def test_claim_switching():
+    relu = kd.drift_sweep("relu")
+    assert kd.claim_switching(relu).holds
+    w = relu.widths[:, None] / relu.widths[0]
+    assert not kd.claim_switching(relu._replace(switched=relu.switched[:1].mean() * w ** -0.25 + 0 * relu.switched)).holds
+    assert not kd.claim_switching(relu._replace(switched=relu.switched[:1].mean() * w ** -1.0 + 0 * relu.switched)).holds
+    assert not kd.claim_switching(relu._replace(switched=np.zeros_like(relu.switched))).holds

@@ -242,3 +242,98 @@ def test_barrier_between_permuted_minima():
         np.testing.assert_allclose(end_a, landscape.seed_runs(int(width)).losses[0, -1], rtol=1e-9)
 
 
+
+
+# ---------------------------------------------------------------- claim predicates: real holds, wrong fails
+def test_rescaling_claims():
+    test = landscape.rescaling_test()
+    assert landscape.claim_rescaling_invariance(test).holds
+    assert landscape.claim_gradient_rescaling(test).holds
+    model = landscape.two_layer(64)
+    params = model.init(0)
+    c = test.cs[-1]
+    change = float(np.max(np.abs(model.apply(landscape.rescale(params, c), X_) - model.apply(params, X_))))
+    assert test.relu_change[-1] == change
+    # wrong experiments: a "ReLU" that behaves like tanh; c = -1 counted as a symmetry;
+    # gradients that do not rescale; gradient ratios off by 15%
+    assert not landscape.claim_rescaling_invariance(test._replace(relu_change=test.tanh_change)).holds
+    assert not landscape.claim_rescaling_invariance(test._replace(negative_change=0.0)).holds
+    assert not landscape.claim_rescaling_invariance(test._replace(tanh_change=0 * test.tanh_change)).holds
+    assert not landscape.claim_gradient_rescaling(test._replace(grad_ratio_W1=np.ones_like(test.cs))).holds
+    assert not landscape.claim_gradient_rescaling(test._replace(grad_ratio_W2=1.15 * test.grad_ratio_W2)).holds
+
+
+def test_barrier_claim():
+    sweep = landscape.barrier_sweep()
+    assert landscape.claim_barrier(sweep, Y_).holds
+    chord = 0.5 * (sweep.loss_start + sweep.loss_permuted)
+    assert not landscape.claim_barrier(sweep._replace(loss_midpoint=chord), Y_).holds  # flat: convex-looking
+    assert not landscape.claim_barrier(sweep._replace(loss_permuted=1.15 * sweep.loss_permuted + 1e-3), Y_).holds
+    tiny = sweep.loss_midpoint.copy()
+    tiny[-1] = chord[-1] + 0.01  # a barrier that vanishes at the widest width
+    assert not landscape.claim_barrier(sweep._replace(loss_midpoint=tiny), Y_).holds
+
+
+def test_half_scale_loss_is_a_monte_carlo_average():
+    model = landscape.two_layer(256)
+    predicted = landscape.half_scale_loss(model, X_, Y_)
+    params = model.init_many(range(200))
+    half = jax.tree_util.tree_map(lambda a: a / np.sqrt(2.0), params)  # N(0, 1/2) weights
+    out = jax.vmap(lambda p: model.apply(p, X_))(half)
+    measured = float(np.mean(0.5 * np.sum((np.asarray(out) - np.asarray(Y_)) ** 2, axis=1)))
+    assert abs(measured - predicted) < 0.1 * predicted
+
+
+def test_success_claim():
+    sweep = landscape.success_sweep()
+    assert landscape.claim_success_grows(sweep).holds
+    assert not landscape.claim_success_grows(sweep._replace(final=sweep.final[::-1])).holds  # shrinking with width
+    assert not landscape.claim_success_grows(sweep._replace(final=np.full(len(sweep.final), 0.5))).holds  # flat
+    dip = sweep.final.copy()
+    dip[2] = dip[1] - 0.15
+    assert not landscape.claim_success_grows(sweep._replace(final=dip)).holds
+
+
+@pytest.fixture(scope="module")
+def diagnosis():
+    return landscape.stall_diagnosis(16)
+
+
+def test_stall_diagnosis_matches_direct_computations(diagnosis):
+    d = diagnosis
+    runs = landscape.seed_runs(16)
+    np.testing.assert_array_equal(d.seeds, np.flatnonzero(runs.losses[:, -1] >= landscape.THRESHOLD))
+    np.testing.assert_allclose(d.final_loss, runs.losses[d.seeds, -1], rtol=1e-9)
+    assert d.tail_steps[-1] == landscape.STEPS and len(d.tail_steps) == landscape.TAIL_STEPS + 1
+    assert d.tail_loss.shape == d.top_residual.shape == (len(d.seeds), landscape.TAIL_STEPS + 1)
+    model = landscape.two_layer(16)
+    for k in (0, len(d.seeds) - 1):
+        params = landscape.trained_params(16, int(d.seeds[k]))
+        K = cu.empirical_ntk(model, params, X_, method="jacobian")
+        np.testing.assert_allclose(d.lr_lambda_max[k], landscape.LR * cu.top_eigenvalue(K), rtol=1e-7)
+        g = jax.grad(lambda p: landscape.loss(model, p, X_, Y_))(params)
+        norm = np.sqrt(sum(float(jnp.sum(leaf**2)) for leaf in jax.tree_util.tree_leaves(g)))
+        np.testing.assert_allclose(d.grad_norm[k], norm, rtol=1e-6, atol=1e-10)
+    old = {seed: norm for seed, _, norm, _ in landscape.stuck_runs(16)}
+    np.testing.assert_allclose(d.grad_norm, [old[int(s)] for s in d.seeds], rtol=1e-6, atol=1e-10)
+    kinds = landscape.stall_kinds(d)
+    assert set(kinds) <= {"stationary", "edge of stability", "slow descent"}
+    assert all((kind == "stationary") == (g < landscape.STATIONARY_GRADIENT) for kind, g in zip(kinds, d.grad_norm))
+
+
+def test_stall_claims_hold(diagnosis):
+    assert landscape.claim_stalls_oscillate_at_edge(diagnosis).holds
+    assert landscape.claim_stationary_runs_are_affine(diagnosis).holds
+
+
+def test_stall_claims_reject_wrong_experiments(diagnosis):
+    d = diagnosis
+    crawl = d._replace(lr_lambda_max=0.5 * d.lr_lambda_max)   # a stable run, far below the edge
+    no_flip = d._replace(flip_fraction=np.zeros_like(d.flip_fraction))  # monotone, no oscillation
+    above = d._replace(lr_lambda_max=1.15 * d.lr_lambda_max)   # past the edge: it would diverge
+    for wrong in (crawl, no_flip, above):
+        assert not landscape.claim_stalls_oscillate_at_edge(wrong).holds
+    none_moving = d._replace(grad_norm=np.zeros_like(d.grad_norm))
+    assert not landscape.claim_stalls_oscillate_at_edge(none_moving).holds  # vacuous: no run to check
+    bent = d._replace(line_gap=np.where(np.isnan(d.line_gap), np.nan, 0.15 * 0.086))  # residual off by 15%
+    assert not landscape.claim_stationary_runs_are_affine(bent).holds

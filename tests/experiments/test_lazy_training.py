@@ -142,3 +142,170 @@ def test_chord_losses(run16):
     np.testing.assert_allclose(half.net_loss[0], 0.5 * np.sum((np.asarray(model.apply(mid, X)) - y) ** 2), rtol=1e-12)
     with pytest.raises(ValueError, match="s must"):
         lazy_training.chord_losses(16, s=np.ones((2, 2)))
+
+
+# ---------------------------------------------------------------- the Taylor model and the convexity gap
+def test_taylor_remainder_matches_a_direct_computation():
+    result = lazy_training.taylor_remainder(16, eps=(1e-3, 1e-2))
+    model = lazy_training.two_layer(16)
+    _, X, _ = cu.interval_problem()
+    p0, v = model.init(0), model.init(1)
+    norm = np.sqrt(sum(float(jnp.sum(leaf**2)) for leaf in jax.tree_util.tree_leaves(v)))
+    theta = jax.tree_util.tree_map(lambda p, d: p + 1e-2 * d / norm, p0, v)
+    expected = np.max(np.abs(model.apply(theta, X) - cu.linearize(model.apply, p0)(theta, X)))
+    np.testing.assert_allclose(result.errors[1], expected, rtol=1e-9)
+    with pytest.raises(ValueError, match="eps"):
+        lazy_training.taylor_remainder(16, eps=(1e-3,))
+
+
+def test_claim_second_order_rejects_a_first_order_error():
+    real = lazy_training.taylor_remainder()
+    assert lazy_training.claim_second_order(real).holds
+    first_order = real._replace(errors=real.errors[0] * real.eps / real.eps[0])
+    assert not lazy_training.claim_second_order(first_order).holds
+    third_order = real._replace(errors=real.errors * (real.eps / real.eps[0]))
+    assert not lazy_training.claim_second_order(third_order).holds
+
+
+def test_claim_convexity_gap_rejects_a_non_quadratic_gap():
+    real = lazy_training.convexity_gap()
+    assert lazy_training.claim_convexity_gap(real).holds
+    assert not lazy_training.claim_convexity_gap(real._replace(measured=1.15 * real.measured)).holds
+    assert not lazy_training.claim_convexity_gap(real._replace(measured=-real.measured, formula=-real.formula)).holds
+    # The network's own loss is not quadratic: its midpoint gap misses the formula.
+    model = lazy_training.two_layer(256)
+    _, X, y = cu.interval_problem()
+    p0 = model.init(0)
+    a = jax.tree_util.tree_map(lambda p, v: p + 3.0 * v, p0, model.init(2))
+    b = jax.tree_util.tree_map(lambda p, v: p - 2.0 * v, p0, model.init(3))
+    mid = jax.tree_util.tree_map(lambda u, v: 0.5 * (u + v), a, b)
+    loss = lambda t: 0.5 * float(jnp.sum((model.apply(t, X) - y) ** 2))
+    network = lazy_training.ConvexityGap(loss(mid) - 0.5 * (loss(a) + loss(b)),
+                                         -float(jnp.sum((model.apply(b, X) - model.apply(a, X)) ** 2)) / 8)
+    assert not lazy_training.claim_convexity_gap(network).holds
+
+
+# ---------------------------------------------------------------- the sweep's claims, against wrong experiments
+@pytest.fixture(scope="module")
+def sweep():
+    return lazy_training.width_sweep()
+
+
+def test_claim_relative_change(sweep):
+    assert lazy_training.claim_relative_change(sweep).holds
+    assert not lazy_training.claim_relative_change(sweep._replace(rel_change=sweep.rel_change * sweep.widths**0.5)).holds
+    assert not lazy_training.claim_relative_change(sweep._replace(rel_change=sweep.rel_change / sweep.widths**0.5)).holds
+
+
+def test_claim_distance_flat(sweep):
+    """Item 8: the network's own distance travelled is asserted flat; a distance that falls like the
+    relative change (the denominator's N^-1/2) is rejected."""
+    assert lazy_training.claim_distance_flat(sweep).holds
+    falling = sweep._replace(move_net=sweep.move_net * (sweep.widths / sweep.widths[0]) ** -0.5)
+    assert not lazy_training.claim_distance_flat(falling).holds
+    growing_lin = sweep._replace(move_lin=sweep.move_lin * (sweep.widths / sweep.widths[0]) ** 0.25)
+    assert not lazy_training.claim_distance_flat(growing_lin).holds
+
+
+def test_claim_stays_linear(sweep):
+    assert lazy_training.claim_stays_linear(sweep).holds
+    flat = sweep._replace(gap=np.full_like(sweep.gap, sweep.gap[0]))
+    assert not lazy_training.claim_stays_linear(flat).holds
+    assert not lazy_training.claim_stays_linear(sweep._replace(gap=sweep.gap[0] * (sweep.widths / 64) ** -1.0)).holds
+
+
+def test_claim_single_weight(sweep):
+    assert lazy_training.claim_single_weight(sweep).holds
+    posts_count = sweep._replace(max_move=sweep.max_move[0] * (sweep.widths / sweep.widths[0]) ** -1.0)
+    assert not lazy_training.claim_single_weight(posts_count).holds
+    flat = sweep._replace(max_move=np.full_like(sweep.max_move, sweep.max_move[0]))
+    assert not lazy_training.claim_single_weight(flat).holds
+
+
+# ---------------------------------------------------------------- the mean-field count
+def test_mean_field_apply_is_the_ntk_output_over_sqrt_n():
+    model = lazy_training.two_layer(64)
+    params = model.init(0)
+    _, X, _ = cu.interval_problem()
+    apply_mf = lazy_training.mean_field_apply(model)
+    assert lazy_training.mean_field_apply(model) is apply_mf
+    np.testing.assert_allclose(apply_mf(params, X), model.apply(params, X) / 8.0, rtol=1e-14)
+
+
+def test_time_to_fit():
+    times = np.array([0.0, 1.0, 2.0, 3.0])
+    assert lazy_training.time_to_fit(times, np.array([1.0, 0.1, 0.001, 1e-4])) == pytest.approx(1.5)
+    assert lazy_training.time_to_fit(times, np.array([1.0, 0.5, 0.4, 0.3])) == np.inf
+
+
+def test_mean_field_run_matches_a_direct_computation():
+    """Seed 1 of the batched run equals training the mean-field net alone at lr = eta_0 N; the
+    kernel is the NTK over N; a fixed learning rate needs N times more steps for the same run."""
+    N = 64
+    run = lazy_training.mean_field_run(N)
+    model = lazy_training.two_layer(N)
+    apply_mf = lazy_training.mean_field_apply(model)
+    _, X, y = cu.interval_problem()
+    params0 = model.init(lazy_training.SEEDS[1])
+    assert run.lr == lazy_training.MEAN_FIELD_LR * N
+    steps = np.rint(run.times / run.lr).astype(int)
+    alone = cu.train(apply_mf, params0, X, y, lr=run.lr, steps=lazy_training.MEAN_FIELD_STEPS, record_steps=steps)
+    np.testing.assert_allclose(run.loss[1], alone.loss, rtol=1e-8, atol=1e-14)
+    w0 = lazy_training.weight_vector(params0)
+    moved = np.asarray(lazy_training.weight_vector(alone.params) - w0)
+    np.testing.assert_allclose(run.typical_move[1], np.linalg.norm(moved) / np.sqrt(3 * N), rtol=1e-8)
+    np.testing.assert_allclose(run.max_move[1], np.max(np.abs(moved)), rtol=1e-8)
+    K0 = np.asarray(cu.empirical_ntk(model, params0, X, method="jacobian")) / N
+    np.testing.assert_allclose(run.lambda_max0[1], np.linalg.eigvalsh(K0)[-1], rtol=1e-9)
+    np.testing.assert_allclose(run.fit_time[1], lazy_training.time_to_fit(run.times, run.loss[1]), rtol=1e-12)
+    grad = jax.grad(lambda p: 0.5 * jnp.sum((apply_mf(p, X) - y) ** 2))(params0)
+    np.testing.assert_allclose(run.grad_rms[1], np.sqrt(np.mean(np.asarray(lazy_training.weight_vector(grad)) ** 2)),
+                               rtol=1e-9)
+    # The same flow at a learning rate N times smaller, for N times more steps, ends at nearly the same loss.
+    k = int(np.searchsorted(run.times, 50.0))
+    slow = cu.train(apply_mf, params0, X, y, lr=lazy_training.MEAN_FIELD_LR, steps=int(steps[k]) * N)
+    np.testing.assert_allclose(slow.loss[-1], run.loss[1, k], rtol=0.05)
+
+
+@pytest.fixture(scope="module")
+def mean_field():
+    return lazy_training.mean_field_sweep()
+
+
+def test_mean_field_sweep_is_the_runs(mean_field):
+    run = lazy_training.mean_field_run(256)
+    at = list(mean_field.widths).index(256)
+    np.testing.assert_allclose(mean_field.fit_time[at], np.mean(run.fit_time), rtol=1e-14)
+    np.testing.assert_allclose(mean_field.kernel_change[at], np.mean(run.kernel_change), rtol=1e-14)
+    with pytest.raises(ValueError, match="two widths"):
+        lazy_training.mean_field_sweep(widths=(64,))
+
+
+def test_claim_mean_field_kernel(mean_field):
+    assert lazy_training.claim_mean_field_kernel(mean_field).holds
+    ntk = mean_field._replace(lambda_max0=mean_field.lambda_max0 * mean_field.widths)  # the NTK's O(1) kernel
+    assert not lazy_training.claim_mean_field_kernel(ntk).holds
+    assert not lazy_training.claim_mean_field_kernel(mean_field._replace(lambda_max0=mean_field.lambda_max0 * mean_field.widths**0.2)).holds
+
+
+def test_claim_mean_field_per_step(mean_field):
+    assert lazy_training.claim_mean_field_per_step(mean_field).holds
+    ntk_count = mean_field._replace(grad_rms=mean_field.grad_rms * np.sqrt(mean_field.widths))
+    assert not lazy_training.claim_mean_field_per_step(ntk_count).holds
+
+
+def test_claim_mean_field_fit_time(mean_field):
+    assert lazy_training.claim_mean_field_fit_time(mean_field).holds
+    flat = mean_field._replace(fit_time=np.full_like(mean_field.fit_time, mean_field.fit_time[0]))
+    assert not lazy_training.claim_mean_field_fit_time(flat).holds
+    sqrt_n = mean_field._replace(fit_time=mean_field.fit_time / np.sqrt(mean_field.widths))
+    assert not lazy_training.claim_mean_field_fit_time(sqrt_n).holds
+
+
+def test_claim_mean_field_weights_move(mean_field):
+    assert lazy_training.claim_mean_field_weights_move(mean_field).holds
+    widths = mean_field.widths / mean_field.widths[0]
+    lazy = mean_field._replace(typical_move=mean_field.typical_move * widths**-0.5)
+    assert not lazy_training.claim_mean_field_weights_move(lazy).holds
+    frozen_kernel = mean_field._replace(kernel_change=mean_field.kernel_change * 0.01)
+    assert not lazy_training.claim_mean_field_weights_move(frozen_kernel).holds

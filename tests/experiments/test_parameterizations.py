@@ -50,3 +50,74 @@ def test_kernel_scale_grows_with_width_only_in_standard_parameterization():
     x, _ = pz.transfer_problem()
     assert sp.lambda_max[0] == pytest.approx(cu.top_eigenvalue(cu.empirical_ntk(model, model.init(0), x)), rel=1e-12)
     assert sp.fit == cu.fit_power_law(np.asarray(widths, dtype=float), sp.lambda_max)
+
+
+# ---------------------------------------------------------------------- claim predicates against wrong experiments
+def test_claim_kernel_scale_rejects_the_wrong_exponent():
+    sp = pz.kernel_scale("standard")
+    ntk = pz.kernel_scale("ntk")
+    assert pz.claim_kernel_scale("standard", sp).holds and pz.claim_kernel_scale("ntk", ntk).holds
+    assert not pz.claim_kernel_scale("standard", ntk).holds  # a flat kernel where SP grows
+    assert not pz.claim_kernel_scale("ntk", ntk._replace(lambda_max=ntk.lambda_max * ntk.widths**0.5)).holds
+
+
+def test_claim_lr_transfer_rejects_the_wrong_exponent():
+    for par in ("standard", "mup"):
+        assert pz.claim_lr_transfer(par, pz.lr_transfer(par)).holds
+    sp, mup = pz.lr_transfer("standard"), pz.lr_transfer("mup")
+    assert not pz.claim_lr_transfer("standard", mup).holds
+    assert not pz.claim_lr_transfer("mup", sp).holds
+    assert not pz.claim_lr_transfer("mup", mup._replace(best_lr=mup.best_lr * (mup.widths / 64.0) ** -0.5)).holds
+
+
+def test_claim_optimum_is_last_stable():
+    sweeps = [pz.lr_sweep("standard", w) for w in (64, 256)]
+    assert pz.claim_optimum_is_last_stable("standard", sweeps).holds
+    assert pz.last_stable_lr(sweeps[0]) == max(sweeps[0].learning_rates[np.isfinite(sweeps[0].loss[:, -1])])
+    # a sweep in which the last stable learning rate is not the best one
+    s = sweeps[0]
+    j = int(np.argmin(s.loss[:, -1]))
+    loss = s.loss.copy()
+    loss[j + 1, :] = 10.0 * loss[j, :]  # the next rate converges, but worse
+    assert not pz.claim_optimum_is_last_stable("standard", [s._replace(loss=loss), sweeps[1]]).holds
+    assert not pz.claim_optimum_is_last_stable("mup", [pz.lr_sweep("mup", 64)]).holds  # muP's optimum is inside
+
+
+def test_coordinate_check_matches_plain_training():
+    c = pz.coordinate_check("mup", widths=(64, 128), steps=2, seeds=(0, 1))
+    model = pz.two_layer_model(128, "mup")
+    x, y = pz.transfer_problem()
+    lr = 1 / cu.top_eigenvalue(cu.empirical_ntk(pz.two_layer_model(64, "mup"), pz.two_layer_model(64, "mup").init(0), x))
+    assert c.lr == pytest.approx(lr, rel=1e-12)
+    h = []
+    for seed in (0, 1):
+        traj = cu.train(model.apply, model.init(seed), x, y, lr=lr, steps=2, record_every=1, record_params=True)
+        h.append([np.asarray(model.forward(cu.run_slice(traj.param_history, s), x)[0][0]) for s in range(3)])
+    h = np.asarray(h)
+    np.testing.assert_allclose(c.change[1], [np.sqrt(np.mean((h[:, s] - h[:, 0]) ** 2)) for s in (1, 2)], rtol=1e-8)
+    np.testing.assert_allclose(c.h_init[1], np.sqrt(np.mean(h[:, 0] ** 2)), rtol=1e-10)
+
+
+def _coordinate(par, change, h_init=(1.0, 1.0, 1.0, 1.0)):
+    widths = np.asarray(pz.COORD_WIDTHS)
+    change = np.asarray(change, dtype=float)[:, None] * np.ones((1, pz.COORD_STEPS))
+    return pz.CoordinateCheck(par, widths, 0.1, np.asarray(h_init, dtype=float), change, np.ones((4, pz.COORD_STEPS + 1)),
+                              cu.fit_power_law(widths, change[:, -1]), cu.fit_power_law(widths, np.asarray(h_init)))
+
+
+def test_claim_coordinate_check_rejects_wrong_experiments():
+    flat = [0.5, 0.5, 0.5, 0.5]
+    falling = [0.1, 0.05, 0.025, 0.0125]
+    growing = [0.01, 0.1, 10.0, 300.0]
+    assert pz.claim_coordinate_check(_coordinate("mup", flat)).holds
+    assert pz.claim_coordinate_check(_coordinate("ntk", falling)).holds
+    assert pz.claim_coordinate_check(_coordinate("standard", growing)).holds
+    assert not pz.claim_coordinate_check(_coordinate("mup", falling)).holds  # muP's features frozen: wrong
+    assert not pz.claim_coordinate_check(_coordinate("ntk", flat)).holds
+    assert not pz.claim_coordinate_check(_coordinate("standard", flat)).holds
+    assert not pz.claim_coordinate_check(_coordinate("mup", flat, h_init=(1.0, 2.0, 4.0, 8.0))).holds  # init not O(1)
+    # the real runs: swapping muP's and NTK's results fails both
+    mup, ntk = pz.coordinate_check("mup"), pz.coordinate_check("ntk")
+    assert pz.claim_coordinate_check(mup).holds and pz.claim_coordinate_check(ntk).holds
+    assert not pz.claim_coordinate_check(ntk._replace(parameterization="mup")).holds
+    assert not pz.claim_coordinate_check(mup._replace(parameterization="ntk")).holds

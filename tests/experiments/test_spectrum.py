@@ -124,31 +124,74 @@ def test_frequency_amplitudes_and_arrival_time():
         spectrum.arrival_time(t, [0.0, 1.0], 0.5)
 
 
-def test_bias_run_low_frequency_first_and_matches_plain_training():
-    run = spectrum.bias_run(64)
-    assert 10 * run.t_low < run.t_high < math.inf
-    assert run.t_low == spectrum.arrival_time(run.times, run.amplitudes[:, 0])
-    # the network's amplitudes are those of its function on the dense grid (every 4th point)
+def test_bias_runs_match_plain_training_and_own_kernel():
+    runs = spectrum.bias_runs(64, seeds=(0, 1))
+    assert np.all(10 * runs.t_low < runs.t_high) and np.all(runs.t_high < math.inf)
+    assert runs.t_low[1] == spectrum.arrival_time(runs.times, runs.amplitudes[1, :, 0])
     angles, X = cu.circle_grid(spectrum.BIAS_N)
-    expected = spectrum.frequency_amplitudes(run.dense[:, ::4], angles, spectrum.BIAS_FREQS)
-    np.testing.assert_allclose(run.amplitudes, expected, rtol=1e-9, atol=1e-12)
-    # the log-spaced records are the same run as cu.train recording every step
+    # the network's amplitudes are those of its function on the dense grid (every 4th point)
+    expected = spectrum.frequency_amplitudes(runs.dense[:, :, ::4], angles, spectrum.BIAS_FREQS)
+    np.testing.assert_allclose(runs.amplitudes, expected, rtol=1e-9, atol=1e-12)
+    # run 1 of the batch is the centered network of seed 1 trained alone, recorded at every step
     y = cu.fourier_target(angles, spectrum.BIAS_FREQS)
-    apply, params = spectrum.centered_network(spectrum.circle_model(64), 0)
-    last = int(run.steps[20])
-    traj = cu.train(apply, params, X, y, lr=run.lr, steps=last, record_every=1)
-    np.testing.assert_allclose(run.dense[:21, ::4], np.asarray(traj.outputs)[run.steps[:21]], rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(run.times, run.lr * run.steps)
+    apply, params = spectrum.centered_network(spectrum.circle_model(64), 1)
+    last = int(runs.steps[20])
+    traj = cu.train(apply, params, X, y, lr=runs.lr, steps=last, record_every=1)
+    np.testing.assert_allclose(runs.dense[1, :21, ::4], np.asarray(traj.outputs)[runs.steps[:21]], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(runs.times, runs.lr * runs.steps)
+    # the own-kernel prediction is gradient descent on the fixed K_0 of that seed
+    model = spectrum.circle_model(64)
+    K0 = np.asarray(cu.empirical_ntk(model, model.init(1), X))
+    s = int(runs.steps[30])
+    direct = np.asarray(y) - np.linalg.matrix_power(np.eye(32) - runs.lr * K0, s) @ np.asarray(y)
+    np.testing.assert_allclose(runs.own_kernel[1, 30], spectrum.frequency_amplitudes(direct, angles, spectrum.BIAS_FREQS),
+                               rtol=1e-8, atol=1e-10)
     # discrete-step prediction tends to gradient flow for a small step
     t = np.array([0.5, 2.0])
     np.testing.assert_allclose(spectrum.bias_kernel_amplitudes(t, 1e-5), spectrum.bias_kernel_amplitudes(t), rtol=1e-4)
 
 
+def test_claim_low_frequency_first_rejects_a_flat_high_frequency():
+    runs = [spectrum.bias_runs(64, seeds=(0, 1))]
+    assert spectrum.claim_low_frequency_first(runs).holds
+    wrong = [runs[0]._replace(t_high=3 * runs[0].t_low)]  # the high frequency arriving with the low one
+    assert not spectrum.claim_low_frequency_first(wrong).holds
+
+
+def _delay_summary(delays, widths=(64, 256, 1024, 4096)):
+    widths = np.asarray(widths)
+    delays = np.asarray(delays, dtype=float)
+    fit = cu.fit_power_law(widths[1:], delays[1:]) if np.all(delays[1:] > 0) else None
+    return spectrum.KernelMotionDelay(widths, delays, np.zeros(4), np.zeros(4), 256, fit)
+
+
+def test_claim_kernel_motion_delay_rejects_wrong_exponents():
+    right = _delay_summary([0.0, 0.6, 0.3, 0.15])
+    assert spectrum.claim_kernel_motion_delay(right).holds
+    assert not spectrum.claim_kernel_motion_delay(_delay_summary([0.0, 0.6, 0.6, 0.6])).holds  # flat: no decay
+    assert not spectrum.claim_kernel_motion_delay(_delay_summary([0.0, 0.6, 0.0375, 0.0023])).holds  # ~ N^-2
+    assert not spectrum.claim_kernel_motion_delay(_delay_summary([0.0, 0.6, -0.3, 0.15])).holds  # a head start
+    # the summary is computed from the runs as documented
+    runs = [spectrum.bias_runs(64, seeds=(0, 1)), spectrum.bias_runs(256, seeds=(0, 1))]
+    s = spectrum.kernel_motion_delay(runs, fit_from=64)
+    np.testing.assert_allclose(s.delay, [np.mean(r.t_high / r.t_high_own) - 1 for r in runs])
+
+
 def test_convergence_times_follow_the_kernel_small_run():
-    res = spectrum.convergence_times(freqs=(2, 4, 8), width=512, n=32, fit_from=2)
+    res = spectrum.convergence_times(freqs=(2, 3, 4, 5, 8, 9), width=1024, n=32, fit_from=2)
     assert np.all(np.abs(res.measured / res.predicted - 1) < 0.25)
-    assert res.measured_fit.exponent > 1.5
-    assert res.measured_fit == cu.fit_power_law(res.freqs, res.measured)
+    assert res.measured_fit.exponent > 1.5 and res.odd_measured_fit.exponent > 1.5
+    even = res.freqs % 2 == 0
+    assert res.measured_fit == cu.fit_power_law(res.freqs[even], res.measured[even])
+    assert res.odd_measured_fit == cu.fit_power_law(res.freqs[~even], res.measured[~even])
+    assert spectrum.claim_convergence_times(res, ratio_tolerance=0.25).holds
+
+
+def test_claim_convergence_times_rejects_wrong_experiments():
+    res = spectrum.convergence_times(freqs=(2, 3, 4, 5, 8, 9), width=1024, n=32, fit_from=2)
+    assert not spectrum.claim_convergence_times(res._replace(measured=1.3 * res.measured)).holds  # 30 % slow
+    steeper = res.measured * (res.freqs / 2.0) ** 0.5  # the wrong exponent
+    assert not spectrum.claim_convergence_times(res._replace(measured=steeper), ratio_tolerance=10.0).holds
 
 
 # ---------------------------------------------------------------------- generalization
@@ -168,3 +211,71 @@ def test_generalization_early_stopping_and_interpolant():
                                np.asarray(cu.empirical_ntk(model, model.init(0), data.x)), rtol=1e-10)
     with pytest.raises(ValueError):
         spectrum.generalization_run(0)
+
+
+# ---------------------------------------------------------------------- claim predicates against wrong experiments
+def test_claims_on_the_filter_reject_wrong_experiments():
+    res = spectrum.filter_versus_training(width=256, steps=50)
+    assert spectrum.claim_linearised_gd_is_discrete_filter(res).holds
+    assert spectrum.claim_flow_gap_is_leading_order(res).holds
+    assert not spectrum.claim_linearised_gd_is_discrete_filter(res._replace(trained=1.15 * res.trained)).holds
+    # a flow at twice the speed: the gap is no longer the O(lr) term
+    fast = spectrum.spectral_filter(res.lam, 2 * res.time) * res.target
+    assert not spectrum.claim_flow_gap_is_leading_order(res._replace(flow=fast)).holds
+    # the leading term with the wrong sign or a factor 2 off is rejected too
+    assert not spectrum.claim_flow_gap_is_leading_order(res._replace(flow=res.trained + (res.trained - res.flow))).holds
+    assert not spectrum.claim_flow_gap_is_leading_order(res._replace(flow=res.flow - (res.trained - res.flow))).holds
+    np.testing.assert_allclose(spectrum.flow_gap_leading_term(res),
+                               0.5 * res.lr * res.time * res.lam**2 * np.exp(-res.lam * res.time) * res.target)
+    real = spectrum.filter_versus_training(width=256, steps=50, linearized=False)
+    assert spectrum.claim_network_follows_its_filter(real, tolerance=0.1).holds
+    assert not spectrum.claim_network_follows_its_filter(real._replace(trained=1.15 * real.trained), tolerance=0.1).holds
+
+
+def test_claim_fourier_eigenvectors_rejects_a_non_circulant_kernel():
+    K = spectrum.analytic_circle_kernel(32, spectrum.SB2)
+    assert spectrum.claim_fourier_eigenvectors(K).holds
+    assert not spectrum.claim_fourier_eigenvectors(spectrum.empirical_circle_kernel(64, 32)).holds  # finite width
+    D = np.diag(np.linspace(1.0, 1.15, 32))
+    assert not spectrum.claim_fourier_eigenvectors(D @ K @ D).holds
+
+
+def test_claims_on_the_spectrum_reject_wrong_spectra():
+    decay = spectrum.spectrum_decay(n=128, kmax=32, fit_range=(8, 32))
+    assert spectrum.claim_spectrum_decay(decay).holds
+    assert spectrum.claim_spectrum_parity(decay, k_range=(8, 24)).holds
+    wrong = decay._replace(with_bias=decay.with_bias * decay.ks**0.5)  # k^-1.5
+    assert not spectrum.claim_spectrum_decay(wrong).holds
+    assert not spectrum.claim_spectrum_parity(decay._replace(without_bias=decay.with_bias), k_range=(8, 24)).holds
+    assert not spectrum.claim_spectrum_parity(decay._replace(without_bias=1.15 * decay.with_bias), k_range=(8, 24)).holds
+    halved = decay._replace(with_bias=np.where(decay.ks % 2 == 1, 0.5 * decay.with_bias, decay.with_bias))
+    assert not spectrum.claim_spectrum_parity(halved, k_range=(8, 24)).holds
+    even_b, _, even_0, odd_0 = spectrum.kink_weights(decay, (8, 24))
+    assert abs(even_0 / even_b - 2) < 0.25 and abs(odd_0) < 1e-6 * even_0
+
+
+def test_claims_on_generalization_reject_wrong_experiments():
+    g = spectrum.generalization_run(math.inf)
+    assert spectrum.claim_early_stopping([g]).holds
+    assert spectrum.claim_interpolant_is_kernel_regression(g).holds
+    assert spectrum.claim_stopping_time_from_spectrum(g).holds
+    # a test error that only falls: no early-stopping gain
+    falling = np.linspace(2 * g.limit_err, g.limit_err, len(g.test_err))
+    assert not spectrum.claim_early_stopping([g._replace(test_err=falling)]).holds
+    assert not spectrum.claim_interpolant_is_kernel_regression(g._replace(limit=1.15 * g.limit)).holds
+    # a test curve whose minimum sits at a four times later time
+    shifted = np.interp(np.log(g.curve_times), np.log(g.curve_times) + np.log(4.0), g.test_err)
+    assert not spectrum.claim_stopping_time_from_spectrum(g._replace(test_err=shifted)).holds
+
+
+def test_spectral_risk_is_the_expected_error_of_the_filtered_noisy_labels():
+    rng = np.random.default_rng(0)
+    lam = np.array([5.0, 1.0, 0.1])
+    signal = np.array([1.0, -0.5, 0.2])
+    noise = 0.3
+    t = np.array([0.0, 0.7, 5.0])
+    eps = noise * rng.normal(size=(200_000, 3))
+    learned = (1 - np.exp(-lam[None, None, :] * t[:, None, None])) * (signal + eps)[None]
+    mc = np.mean(np.mean((learned - signal) ** 2, axis=2), axis=1)
+    np.testing.assert_allclose(spectrum.spectral_risk(lam, signal, noise, t), mc, rtol=5e-3)
+    assert spectrum.spectral_risk(lam, signal, noise, [0.0])[0] == pytest.approx(np.mean(signal**2))

@@ -66,3 +66,28 @@ def test_bad_input():
         tour.tour_run(16, ())
     with pytest.raises(ValueError, match="width"):
         tour.tour_gaps((16, 0))
+
+
+# ---------------------------------------------------------------- the claim predicate
+def _with_gaps(gaps, mean_gaps):
+    mean_gaps = np.asarray(mean_gaps, dtype=float)
+    return gaps._replace(mean_gaps=mean_gaps, fit=cu.fit_power_law(gaps.widths.astype(float), mean_gaps))
+
+
+def test_claim_holds_on_the_real_sweep():
+    gaps = tour.tour_gaps()
+    check = tour.claim_network_follows_kernel(gaps)
+    assert check.holds, str(check)
+    assert str(gaps.fit) in check.measured
+
+
+def test_claim_rejects_wrong_experiments():
+    gaps = tour.tour_gaps()
+    widths = gaps.widths.astype(float)
+    flat = _with_gaps(gaps, np.full(len(widths), gaps.mean_gaps.mean()))            # no width dependence
+    too_steep = _with_gaps(gaps, gaps.mean_gaps[0] * (widths / widths[0]) ** -1.0)  # the wrong exponent, N^-1
+    too_shallow = _with_gaps(gaps, gaps.mean_gaps[0] * (widths / widths[0]) ** -0.2)
+    bump = gaps.mean_gaps.copy()
+    bump[2] = 1.15 * bump[1]                                                          # a non-monotone gap
+    for wrong in (flat, too_steep, too_shallow, _with_gaps(gaps, bump)):
+        assert not tour.claim_network_follows_kernel(wrong).holds

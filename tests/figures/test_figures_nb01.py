@@ -87,3 +87,26 @@ def test_segment_demo_draws_a_direct_computation():
     permuted = landscape.permute_hidden(theta, perm)
     direct = [float(landscape.loss(model, landscape.interpolate(theta, permuted, s), X, y)) for s in run.s]
     np.testing.assert_allclose(demo.drawn["segment"], direct, rtol=1e-9, atol=1e-12)
+
+
+def test_seeds_demo_codes_failure_by_line_style_too():
+    demo = figures.seeds_demo()
+    below = demo.drawn["below"]
+    assert demo.drawn["linestyles"] == [figures.SUCCESS_STYLE if b else figures.FAILURE_STYLE for b in below]
+    labels = [t.get_text() for t in demo.axes[0].get_legend().get_texts()]
+    assert any("below" in label for label in labels) and any("above" in label for label in labels)
+
+
+def test_stalled_runs_figure_draws_the_diagnosis():
+    import matplotlib.pyplot as plt
+
+    fig = figures.plot_stalled_runs(16)
+    d = landscape.stall_diagnosis(16)
+    drawn = fig.drawn
+    np.testing.assert_allclose(drawn["lr_lambda_max"], d.lr_lambda_max)
+    np.testing.assert_allclose(drawn["grad_norm"], d.grad_norm)
+    edge = [k for k, kind in enumerate(drawn["kinds"]) if kind == "edge of stability"]
+    np.testing.assert_allclose(drawn["relative_tail"], d.tail_loss[edge] / d.tail_loss[edge, -1:])
+    assert fig.dpi >= 100
+    assert all(ax.get_ylabel() for ax in fig.axes)
+    plt.close(fig)

@@ -63,7 +63,29 @@ def test_side_by_side_draws_a_direct_computation():
 def test_static_figures():
     result = lazy_training.width_sweep(widths=(16, 64))
     for fig in (figures.plot_sweep(result), figures.plot_weight_paths((16, 64)), figures.plot_chords((16,))):
-        assert len(fig.axes) >= 1
+        assert len(fig.axes) >= 1 and fig.dpi >= 100
+        for ax in fig.axes:
+            assert ax.get_ylabel(), "every panel has a y label"
         plt.close(fig)
     with pytest.raises(ValueError, match="width_sweep"):
         figures.plot_sweep("not a sweep")
+
+
+def test_mean_field_figure_draws_the_sweeps():
+    mean_field = lazy_training.mean_field_sweep(widths=(64, 256))
+    sweep = lazy_training.width_sweep(widths=(16, 64))
+    fig = figures.plot_mean_field(mean_field, sweep)
+    drawn = fig.plotted
+    np.testing.assert_allclose(drawn["lambda_mf"], mean_field.lambda_max0)
+    # The NTK kernel is the mean-field one times N (same seeds): recompute at N = 64.
+    model = lazy_training.two_layer(64)
+    _, X, _ = cu.interval_problem()
+    lam = [np.linalg.eigvalsh(np.asarray(cu.empirical_ntk(model, model.init(s), X)))[-1] for s in lazy_training.SEEDS]
+    np.testing.assert_allclose(drawn["lambda_ntk"][0], np.mean(lam), rtol=1e-9)
+    np.testing.assert_allclose(drawn["move_ntk"], sweep.move_net / np.sqrt(3 * sweep.widths))
+    run = lazy_training.side_by_side(64)
+    np.testing.assert_allclose(drawn["fit_ntk"][1], np.mean([lazy_training.time_to_fit(run.times, l) for l in run.net_loss]))
+    assert all(ax.get_ylabel() and ax.get_legend() for ax in fig.axes)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="mean_field_sweep"):
+        figures.plot_mean_field(sweep, sweep)

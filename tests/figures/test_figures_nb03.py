@@ -19,9 +19,10 @@ def demo():
 
 def _check_matches_cached_data(demo):
     data = kc.fig1_width_data(demo.width)
-    k = list(data.times).index(demo.time)
+    k = cu.widgets.nearest_index(data.times, demo.time)
+    assert abs(data.times[k] - demo.time) < 1e-9
     drawn = demo.drawn
-    assert drawn["width"] == demo.width and drawn["time"] == demo.time
+    assert drawn["width"] == demo.width and drawn["time"] == data.times[k]
     np.testing.assert_array_equal(drawn["rows"], data.rows[:, k])
     np.testing.assert_array_equal(drawn["rows_t0"], data.rows[:, 0])
     assert drawn["t0_visible"] == (k > 0)
@@ -33,6 +34,11 @@ def test_controls_are_width_and_time(demo):
     assert option_values(demo.controls["width"]) == list(kc.FIG1_WIDTHS)
     times = option_values(demo.controls["time"])
     np.testing.assert_allclose(times, kc.fig1_width_data(kc.FIG1_WIDTHS[0]).times)
+    # log-spaced: the ratio of neighbouring nonzero times is roughly constant, not their difference
+    steps = np.asarray(kc.FIG1_RECORD_STEPS)
+    assert steps[0] == 0 and steps[-1] == kc.FIG1_STEPS
+    np.testing.assert_allclose(times, kc.FIG1_LR * steps, rtol=1e-12)
+    assert np.diff(steps)[0] < np.diff(steps)[-1] / 2
 
 
 def test_sweeps_redraw_once_per_move_and_show_the_right_data(demo):
@@ -62,9 +68,9 @@ def test_figure_data_equal_a_direct_computation(demo):
     model = kc.fig1_model(256)
     np.testing.assert_allclose(demo.drawn["limit"], cu.analytic_ntk(model, x0, grid)[0], rtol=1e-12)
 
-    # Width 256 after 15 steps (the 4th recorded time): train seed 4 directly and compare.
+    # Width 256 at the 4th recorded time: train seed 4 for that many steps directly and compare.
     demo.set(width=256, time=times[3])
-    traj = cu.train(model.apply, model.init(4), x, y, lr=kc.FIG1_LR, steps=3 * kc.FIG1_RECORD_EVERY)
+    traj = cu.train(model.apply, model.init(4), x, y, lr=kc.FIG1_LR, steps=kc.FIG1_RECORD_STEPS[3])
     expected = cu.empirical_ntk(model, traj.params, x0, grid)[0]
     np.testing.assert_allclose(demo.drawn["rows"][4], expected, rtol=1e-8, atol=1e-10)
 
@@ -89,10 +95,13 @@ def test_nothing_leaks(demo):
 def test_similarity_figure_draws_the_experiment():
     before = len(plt.get_fignums())
     result = kc.similarity_experiment(num=200)
-    fig, drawn = figures.similarity_figure(result)
+    fig, returned, drawn = figures.similarity_figure(result)
     try:
-        assert len(fig.axes) == 3 and drawn is result
-        np.testing.assert_array_equal(fig.axes[0].lines[0].get_ydata(), result.k_row)
+        assert len(fig.axes) == 3 and returned is result
+        np.testing.assert_array_equal(drawn["k_row"], result.k_row)
+        np.testing.assert_array_equal(drawn["nudge_change"], result.nudge_change)
+        direct = np.mean(result.responses_x0[:, None] * result.responses_grid, axis=0)
+        np.testing.assert_allclose(drawn["covariance"], direct, rtol=1e-12)
         np.testing.assert_array_equal(fig.axes[1].collections[0].get_offsets(), result.near.responses)
     finally:
         plt.close(fig)

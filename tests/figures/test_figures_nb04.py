@@ -31,6 +31,11 @@ def _check_flow(demo):
     np.testing.assert_allclose(drawn["kernel_loss"], d.flow.loss(drawn["loss_times"]), rtol=1e-12)
     # The bound lies above the kernel's loss at every time.
     assert np.all(drawn["kernel_loss"] <= drawn["bound"] * (1 + 1e-12))
+    # Directions below the log axis are flagged and drawn on its floor.
+    np.testing.assert_array_equal(drawn["kernel_below"], drawn["kernel_modes"] < figures.MODES_FLOOR)
+    np.testing.assert_array_equal(drawn["net_below"], drawn["net_modes"] < figures.MODES_FLOOR)
+    floor = next(line for line in demo.axes[0].lines if line.get_label().startswith("prediction below"))
+    np.testing.assert_array_equal(floor.get_xdata(), np.flatnonzero(drawn["kernel_below"]) + 1)
 
 
 def test_flow_demo_controls(flow_demo):
@@ -92,7 +97,8 @@ def steps_demo():
 
 
 def _check_steps(demo):
-    d = gf.flow_width_data(demo.width)
+    assert demo.drawn["width"] == gf.DISCRETE_WIDTH
+    d = gf.flow_width_data(gf.DISCRETE_WIDTH)
     lr = demo.values["lr"] * gf.critical_lr(d.K0)
     steps = int(np.ceil(gf.DISCRETE_TIMES[-1] / lr))
     residuals = cu.discrete_residuals(d.K0, d.f0 - np.asarray(d.flow.y), lr, steps)
@@ -105,10 +111,16 @@ def _check_steps(demo):
         factor = np.abs(1 - lr * lam) ** round(demo.time / lr)
     np.testing.assert_allclose(drawn["discrete_modes"], factor, rtol=1e-9)
     np.testing.assert_allclose(drawn["flow_modes"], np.exp(-lam * demo.time), rtol=1e-12)
+    # values off the log axes are flagged, so the figure marks them at the edge
+    low, high = figures.FACTOR_RANGE
+    np.testing.assert_array_equal(drawn["flow_below"], np.exp(-lam * demo.time) < low)
+    np.testing.assert_array_equal(drawn["discrete_below"], factor < low)
+    np.testing.assert_array_equal(drawn["discrete_above"], ~(factor <= high))
+    np.testing.assert_array_equal(drawn["norms_above"], np.linalg.norm(residuals, axis=1) > figures.NORM_RANGE[1])
 
 
 def test_steps_demo_controls_and_sweeps(steps_demo):
-    assert set(steps_demo.controls) == {"width", "time", "lr"}
+    assert set(steps_demo.controls) == {"time", "lr"}  # no width control: every width gives the same picture
     lr_control = steps_demo.controls["lr"]
     assert option_values(lr_control) == list(gf.LR_FACTORS) and lr_control.value == 0.9
     assert lr_control.description == "lr" and all("2/lambda_max" in label for label, _ in lr_control.options)
@@ -118,14 +130,14 @@ def test_steps_demo_controls_and_sweeps(steps_demo):
         seconds.append(figure.last_draw_seconds)
         _check_steps(figure)
 
-    for name in ["lr", "time", "width"]:
+    for name in ["lr", "time"]:
         draws, moves = sweep(steps_demo, name, rounds=2, check=check_and_time if name == "time" else _check_steps)
         assert draws == moves > 0
     print(f"\ndiscrete_demo time move: median {1000 * np.median(seconds):.0f} ms, max {1000 * np.max(seconds):.0f} ms")
 
 
 def test_steps_demo_both_sides_of_the_threshold(steps_demo):
-    steps_demo.set(width=1024, time=5.0, lr=0.9)
+    steps_demo.set(time=5.0, lr=0.9)
     stable = steps_demo.drawn["discrete_norms"]
     steps_demo.set(lr=1.1)
     unstable = steps_demo.drawn["discrete_norms"]
@@ -136,3 +148,16 @@ def test_steps_demo_both_sides_of_the_threshold(steps_demo):
 def test_steps_demo_nothing_leaks(steps_demo):
     growth = assert_no_leak(steps_demo, events=200)
     print(f"\ndiscrete_demo memory growth over 200 time moves: {growth:.1f} MB")
+
+
+def test_steps_demo_marks_floored_values(steps_demo):
+    # at t = 5 the flow factor of the fastest direction is exp(-12.6 x 5), far below 1e-8
+    steps_demo.set(time=5.0, lr=1.5)
+    drawn = steps_demo.drawn
+    assert drawn["flow_below"][0] and drawn["norms_above"].any()
+    floors = {line.get_label(): line for line in steps_demo.axes[1].lines if line.get_marker() == "v"}
+    flow_floor = next(line for label, line in floors.items() if label.startswith("flow"))
+    discrete_floor = next(line for label, line in floors.items() if label.startswith("discrete"))
+    np.testing.assert_array_equal(flow_floor.get_xdata(), np.flatnonzero(drawn["flow_below"]) + 1)
+    np.testing.assert_array_equal(discrete_floor.get_xdata(), np.flatnonzero(drawn["discrete_below"]) + 1)
+    np.testing.assert_array_equal(flow_floor.get_ydata(), figures.FACTOR_RANGE[0])

@@ -104,29 +104,34 @@ def test_spectral_bias_demo():
 
     @functools.lru_cache(maxsize=None)
     def replay(width):
-        # the same run with cu.train, recorded at every step
+        # seed 0 of the batched runs, trained alone with cu.train and recorded at every step
         apply, params = spectrum.centered_network(spectrum.circle_model(width), 0)
-        run = spectrum.bias_run(width)
-        traj = cu.train(apply, params, X, y, lr=run.lr, steps=int(run.steps[-1]), record_every=1)
-        return np.asarray(traj.outputs), run
+        runs = spectrum.bias_runs(width)
+        traj = cu.train(apply, params, X, y, lr=runs.lr, steps=int(runs.steps[-1]), record_every=1)
+        model = spectrum.circle_model(width)
+        K0 = np.asarray(cu.empirical_ntk(model, model.init(0), X))
+        return np.asarray(traj.outputs), K0
 
     def check(d):
-        run = spectrum.bias_run(d.width)
-        i = nearest_index(run.times, d.time)
+        runs = spectrum.bias_runs(d.width)
+        i = nearest_index(runs.times, d.time)
         assert d.drawn["index"] == i
-        np.testing.assert_allclose(d.drawn["network"], run.dense[i])
+        np.testing.assert_allclose(d.drawn["network"], runs.dense[0, i])
         lam = spectrum.circle_spectrum(spectrum.BIAS_FREQS, n=spectrum.BIAS_N)
-        kept = 1 - (1 - run.lr * lam) ** run.steps[i]
+        kept = 1 - (1 - runs.lr * lam) ** runs.steps[i]
         dense_angles = np.asarray(cu.circle_grid(128)[0])
         np.testing.assert_allclose(d.drawn["kernel"], kept @ np.cos(np.outer(spectrum.BIAS_FREQS, dense_angles)),
                                    rtol=1e-8, atol=1e-10)
         if d.width in (64, 256):  # direct replay where it is cheap
-            outputs, run = replay(d.width)
-            step = run.steps[i]
+            outputs, K0 = replay(d.width)
+            step = runs.steps[i]
             np.testing.assert_allclose(d.drawn["network"][::4], outputs[step], rtol=1e-7, atol=1e-9)
             amp = spectrum.frequency_amplitudes(outputs[step], np.asarray(angles), spectrum.BIAS_FREQS)
+            own = np.asarray(y) - np.linalg.matrix_power(np.eye(spectrum.BIAS_N) - runs.lr * K0, int(step)) @ np.asarray(y)
+            own_amp = spectrum.frequency_amplitudes(own, np.asarray(angles), spectrum.BIAS_FREQS)
             if i > 0:  # the amplitude curves start at the first record after t = 0
                 np.testing.assert_allclose(d.drawn["amplitudes"][i - 1], amp, rtol=1e-6, atol=1e-9)
+                np.testing.assert_allclose(d.drawn["own_kernel"][i - 1], own_amp, rtol=1e-6, atol=1e-9)
             checked[d.width] = True
 
     check(demo)
@@ -177,10 +182,16 @@ def test_lr_transfer_demo():
         traj = cu.train(model.apply, model.init(0), x, y, lr=pz.LEARNING_RATES[par][j], steps=pz.STEPS, record_every=1)
         return np.asarray(traj.loss)
 
+    @functools.lru_cache(maxsize=None)
+    def edge(par, width):
+        model = cu.MLP(in_dim=2, width=width, parameterization=par, sb2=0.0)
+        return 2 / cu.top_eigenvalue(cu.empirical_ntk(model, model.init(0), x))
+
     def check(d):
         step = d.controls["steps"].value
         assert d.drawn["steps"] == step
         for par in pz.PARAMETERIZATIONS:
+            assert d.drawn["edge"][par] == pytest.approx(edge(par, d.width), rel=1e-9)
             for w in pz.WIDTHS:
                 lrs, losses = d.drawn[par][w]
                 full = pz.lr_sweep(par, w).loss[:, step]
@@ -197,15 +208,53 @@ def test_lr_transfer_demo():
     assert_no_leak(demo, events=40)
 
 
+def test_coordinate_check_demo():
+    demo = figures.coordinate_check_demo()
+    assert list(demo.controls) == ["steps"]
+    assert demo.controls["steps"].description == "steps"
+    x, y = pz.transfer_problem()
+
+    @functools.lru_cache(maxsize=None)
+    def direct(par, steps):  # the narrowest width, recomputed with cu.train and the model's forward pass
+        model = cu.MLP(in_dim=2, width=64, parameterization=par, sb2=0.0)
+        traj = cu.train(model.apply, model.init_many(list(pz.COORD_SEEDS)), x, y, lr=pz.coordinate_lr(par), steps=steps,
+                        record_every=1, batch=True, record_params=True)
+        h = [np.asarray(model.forward(cu.run_slice(cu.run_slice(traj.param_history, i), s), x)[0][0])
+             for i in range(len(pz.COORD_SEEDS)) for s in (0, steps)]
+        h = np.asarray(h).reshape(len(pz.COORD_SEEDS), 2, *h[0].shape)
+        return np.sqrt(np.mean((h[:, 1] - h[:, 0]) ** 2)), np.sqrt(np.mean(np.asarray(traj.outputs)[:, -1] ** 2))
+
+    def check(d):
+        steps = d.controls["steps"].value
+        assert d.drawn["steps"] == steps
+        for par in pz.PARAMETERIZATIONS:
+            widths, change, output = d.drawn[par]
+            assert list(widths) == list(pz.COORD_WIDTHS)
+            c = pz.coordinate_check(par)
+            np.testing.assert_allclose(change, c.change[:, steps - 1])
+            np.testing.assert_allclose(output, c.output[:, steps])
+            np.testing.assert_allclose([change[0], output[0]], direct(par, steps), rtol=1e-8)
+
+    check(demo)
+    sweep_all(demo, check, names=("steps",))
+    assert_no_leak(demo, events=40)
+
+
 def test_static_figures_show_the_experiment_numbers():
     import matplotlib.pyplot as plt
 
-    fig = figures.spectrum_figure(spectrum.spectrum_decay(n=128, kmax=32, fit_range=(8, 32)))
-    assert str(spectrum.spectrum_decay(n=128, kmax=32, fit_range=(8, 32)).fit) in fig.axes[0].get_title()
+    decay = spectrum.spectrum_decay(n=128, kmax=32, fit_range=(8, 32))
+    fig = figures.spectrum_figure(decay)
+    assert str(decay.fit) in fig.axes[0].get_title()
+    np.testing.assert_allclose(fig.axes[1].lines[0].get_ydata(), (decay.ks**2 * decay.with_bias)[decay.ks % 2 == 0])
+    assert all(ax.get_ylabel() for ax in fig.axes)
     plt.close(fig)
-    res = spectrum.convergence_times(freqs=(2, 4, 8), width=512, n=32, fit_from=2)
+    res = spectrum.convergence_times(freqs=(2, 3, 4, 5, 8, 9), width=1024, n=32, fit_from=2)
     fig = figures.convergence_figure(res)
-    np.testing.assert_allclose(fig.axes[0].lines[1].get_ydata(), res.measured)
+    even = res.freqs % 2 == 0
+    np.testing.assert_allclose(fig.axes[0].lines[1].get_ydata(), res.measured[even])
+    np.testing.assert_allclose(fig.axes[0].lines[2].get_ydata(), res.measured[~even])
+    assert fig.axes[0].get_ylabel()
     plt.close(fig)
 
 

@@ -59,6 +59,12 @@ def test_lazy_demo():
             for w in feature_learning.WIDTHS:
                 expected = feature_learning.feature_runs(par, w).feature_change[0, 1:]
                 np.testing.assert_array_equal(drawn["feature_change"][par][w], expected)
+        # nothing clipped: the y range holds every drawn feature at every width and time
+        low, high = drawn["feature_range"]
+        for par in ("ntk", "mup"):
+            for w in feature_learning.WIDTHS:
+                units = feature_learning.feature_runs(par, w).units[0]
+                assert low < units.min() and units.max() < high
 
     check(demo)
     sweep_all(demo, check)
@@ -113,35 +119,35 @@ def test_drift_demo():
     record_times = kernel_drift.LR * np.asarray(kernel_drift.RECORD_STEPS)
 
     @functools.cache
-    def replay(act, width):  # every seed trained alone by cu.train, every step kept
-        out = []
-        for seed in kernel_drift.SEEDS:
-            model = cu.MLP(in_dim=2, width=width, activation=act, sb2=kernel_drift.SB2)
-            p0 = model.init(seed)
-            traj = cu.train(model.apply, p0, x, y, lr=kernel_drift.LR, steps=kernel_drift.STEPS, record_every=1,
-                            record_params=True)
-            out.append((model, traj, np.asarray(cu.empirical_ntk(model, p0, x))))
-        return out
+    def replay(act, width, seed):  # one seed trained alone by cu.train, every step kept
+        model = cu.MLP(in_dim=2, width=width, activation=act, sb2=kernel_drift.SB2)
+        p0 = model.init(seed)
+        traj = cu.train(model.apply, p0, x, y, lr=kernel_drift.LR, steps=kernel_drift.STEPS, record_every=1,
+                        record_params=True)
+        return model, traj, np.asarray(cu.empirical_ntk(model, p0, x))
 
-    def drift_at(act, width, step):
-        values = []
-        for model, traj, K0 in replay(act, width):
-            K = np.asarray(cu.empirical_ntk(model, cu.run_slice(traj.param_history, step), x))
-            values.append(cu.relative_distance(K, K0))
-        return np.mean(values)
+    def drift_at(act, width, seed, step):
+        model, traj, K0 = replay(act, width, seed)
+        K = np.asarray(cu.empirical_ntk(model, cu.run_slice(traj.param_history, step), x))
+        return cu.relative_distance(K, K0)
 
     def check(d):
         i = d.drawn["time_index"]
         assert i == int(np.argmin(np.abs(record_times - d.time)))
         for act in kernel_drift.ACTIVATIONS:
-            expected = np.maximum([kernel_drift.drift_runs(act, w).mean_drift[i] for w in kernel_drift.WIDTHS], 1e-12)
+            runs = [kernel_drift.drift_runs(act, w) for w in kernel_drift.WIDTHS]
+            expected = np.maximum([r.mean_drift[i] for r in runs], 1e-12)
             np.testing.assert_allclose(d.drawn["drift"][act], expected)
+            np.testing.assert_array_equal(d.drawn["seeds"][act], [r.drift[:, i] for r in runs])
+            np.testing.assert_allclose(d.drawn["seeds"][act].mean(axis=1), d.drawn["drift"][act], rtol=1e-12, atol=1e-12)
+            np.testing.assert_array_equal(d.drawn["per_seed"][act], kernel_drift.drift_runs(act, d.width).drift[:, 1:])
             if i > 0:
                 fit = cu.fit_power_law(np.asarray(kernel_drift.WIDTHS), expected)
                 assert d.drawn["exponent"][act] == fit.exponent
         if i in (1, len(record_times) // 2, len(record_times) - 1):
-            got = d.drawn["drift"]["erf"][0]
-            np.testing.assert_allclose(got, drift_at("erf", 64, kernel_drift.RECORD_STEPS[i]), rtol=1e-6)
+            for seed in (0, 1):  # the drawn per-seed drift of width 64, recomputed from single cu.train runs
+                got = d.drawn["seeds"]["erf"][0, seed]
+                np.testing.assert_allclose(got, drift_at("erf", 64, seed, kernel_drift.RECORD_STEPS[i]), rtol=1e-6)
 
     check(demo)
     sweep_all(demo, check)
