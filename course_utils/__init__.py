@@ -50,6 +50,10 @@ def _enable_compilation_cache() -> None:
 
 _enable_compilation_cache()
 
+from . import _memory  # noqa: E402
+
+_memory.register_ipython_hook()
+
 from . import data, measure  # noqa: E402
 from .data import (  # noqa: E402
     circle_grid,

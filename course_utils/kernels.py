@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _validate
+from . import _memory, _validate
 from .models import MLP, activation_fn
 
 METHODS = ("structured", "jacobian")
@@ -115,7 +115,7 @@ def empirical_ntk(model: MLP, params, x1, x2=None, method: str = "structured"):
     same = x2 is None
     x2 = x1 if same else _validate.as_inputs(x2, model.in_dim, "x2")
     impl = _structured_ntk if method == "structured" else _jacobian_ntk
-    return impl(model, params, x1, x2, same)
+    return _memory.released_after(impl(model, params, x1, x2, same))
 
 
 def ntk_layer_contributions(model: MLP, params, x1, x2=None) -> list:
@@ -292,7 +292,7 @@ def _analytic(model, x1, x2, want):
         identical = jnp.eye(x1.shape[0], dtype=bool) if same else jnp.zeros((x1.shape[0], x2.shape[0]), dtype=bool)
     else:
         identical = identical_rows(x1, x2)
-    return _analytic_kernel(model, x1, x2, identical, same, want)
+    return _memory.released_after(_analytic_kernel(model, x1, x2, identical, same, want))
 
 
 def analytic_ntk(model: MLP, x1, x2=None):

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _validate
+from . import _memory, _validate
 
 
 class Trajectory(NamedTuple):
@@ -216,6 +216,7 @@ def train(
     )
     recorded = step_index.astype(np.float64)
     times = np.asarray(lr)[:, None] * recorded[None, :] if batch_lr else float(lr) * recorded
+    _memory.released_after((final, outputs, loss, history, measured))
     return Trajectory(
         times=times,
         steps=step_index,

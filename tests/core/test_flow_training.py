@@ -225,3 +225,25 @@ def test_measure_hook_records_along_the_run():
     np.testing.assert_allclose(batch.measurements["lam_max"][0], traj.measurements["lam_max"], rtol=1e-10)
     with pytest.raises(ValueError, match="measure"):
         cu.train(model.apply, model.init(1), x, y, lr=0.1, steps=2, measure="lam_max")
+
+
+def test_discrete_option_is_gradient_descent_on_the_linear_model(problem):
+    model, params, x, y, K, f0 = problem
+    lr = 0.9 / float(np.linalg.eigvalsh(np.asarray(K))[-1])
+    descent = cu.GradientFlow(K, y, f0, lr=lr)
+    steps = np.array([0, 1, 2, 7, 40])
+    reference = cu.discrete_residuals(K, np.asarray(f0 - y), lr, int(steps[-1]))[steps]
+    np.testing.assert_allclose(descent.outputs(lr * steps) - np.asarray(y), reference, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(descent.loss(lr * steps), 0.5 * np.sum(reference**2, axis=1), rtol=1e-10)
+    # Off the training set: f_k(x) = f_0(x) - K(x, X) lr sum_{j<k} r_j, and on it the same as outputs.
+    K_star = K[:3]
+    cumulative = lr * np.cumsum(np.vstack([np.zeros_like(reference[:1]), cu.discrete_residuals(K, np.asarray(f0 - y), lr, 39)]), axis=0)
+    np.testing.assert_allclose(descent.predict(lr * 40, K_star, f0[:3]), np.asarray(f0[:3]) - np.asarray(K_star) @ cumulative[40], rtol=1e-10)
+    np.testing.assert_allclose(descent.predict(lr * steps, K, f0), descent.outputs(lr * steps), rtol=1e-9, atol=1e-12)
+    # A small step approaches the flow; the default (lr = 0) is the flow itself.
+    flow = cu.GradientFlow(K, y, f0)
+    slow = cu.GradientFlow(K, y, f0, lr=1e-4)
+    assert np.max(np.abs(slow.outputs(2.0) - flow.outputs(2.0))) < 1e-3 < np.max(np.abs(descent.outputs(2.0) - flow.outputs(2.0)))
+    # Above the edge 2 / lambda_max it diverges, as gradient descent does.
+    unstable = cu.GradientFlow(K, y, f0, lr=2.1 / float(np.linalg.eigvalsh(np.asarray(K))[-1]))
+    assert unstable.loss(200 * unstable.lr) > 1e3 * unstable.loss(0.0)

@@ -1,0 +1,99 @@
+"""Keep a kernel's memory within a student's share of a 1-2 GB Binder or JupyterHub pod.
+
+Measured here (bench/README.md): importing JAX and the course costs about 230 MB; after that,
+what grows is not the data but the compiled programs. Every jit-compiled function keeps its
+executable (the training loop of one width, the kernel of one input shape) for as long as the
+process lives, 15-40 MB each, and the compilers' freed scratch memory stays in glibc's heap.
+A notebook compiles dozens of shapes while its sweeps run, and most are never used again: the
+experiments cache their results as numpy arrays.
+
+``release_compiled_programs()`` is called by the core after each training run and kernel: when
+the process holds more than the budget (``COURSE_MEMORY_BUDGET_MB``, default 400), it drops
+JAX's compiled programs (``jax.clear_caches()``) and hands the free heap back to the system
+(``malloc_trim``). A program needed again is recompiled, or read back from the persistent
+compilation cache in a few milliseconds. Under IPython the same check runs after every cell.
+``COURSE_MEMORY_BUDGET_MB=0`` turns it off.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+
+import jax
+
+_PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+try:
+    _LIBC = ctypes.CDLL("libc.so.6")
+except OSError:  # not glibc (macOS, musl): nothing to trim
+    _LIBC = None
+
+
+def budget_mb() -> float:
+    """The resident-memory budget in MB above which compiled programs are released (0: never)."""
+    try:
+        return float(os.environ.get("COURSE_MEMORY_BUDGET_MB", "400"))
+    except ValueError:
+        return 400.0
+
+
+def resident_mb() -> float:
+    """This process's resident memory in MB (from /proc; nan where /proc is missing)."""
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * _PAGE_BYTES / 2**20
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
+def trim_heap() -> None:
+    """Return glibc's free heap pages to the system (no-op elsewhere)."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def release_compiled_programs(force: bool = False) -> bool:
+    """Drop JAX's compiled programs and trim the heap when over budget (or when ``force``).
+
+    Returns whether it released anything. Never call it while tracing a jitted function.
+    """
+    budget = budget_mb()
+    if not force and (budget <= 0 or not resident_mb() > budget):
+        return False
+    jax.clear_caches()
+    trim_heap()
+    return True
+
+
+def released_after(result):
+    """Return ``result`` (arrays or a pytree of them), first releasing compiled programs if over budget.
+
+    The core's public functions end with this. It waits for ``result`` to be computed before it
+    releases anything, and does nothing while a function is being traced.
+    """
+    leaves = jax.tree_util.tree_leaves(result)
+    if any(isinstance(leaf, jax.core.Tracer) for leaf in leaves):
+        return result
+    budget = budget_mb()
+    if budget > 0 and resident_mb() > budget:
+        jax.block_until_ready(leaves)
+        release_compiled_programs(force=True)
+    return result
+
+
+def _after_cell(*_args) -> None:
+    release_compiled_programs()
+
+
+def register_ipython_hook() -> None:
+    """Check the budget after every cell when running under IPython (once per kernel)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    callbacks = shell.events.callbacks.get("post_run_cell", [])
+    if _after_cell not in callbacks:
+        shell.events.register("post_run_cell", _after_cell)
