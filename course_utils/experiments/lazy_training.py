@@ -394,10 +394,14 @@ class ConvexityGap(NamedTuple):
 
     measured : ``L_lin(mid) - (L_lin(theta_a) + L_lin(theta_b)) / 2``.
     formula : ``-||f_lin(X; theta_b) - f_lin(X; theta_a)||^2 / 8`` (exact for a quadratic).
+    network_gap, network_formula : the same two numbers for the network's own loss, which is
+        not quadratic, so they differ (NaN when not computed).
     """
 
     measured: float
     formula: float
+    network_gap: float = float("nan")
+    network_formula: float = float("nan")
 
 
 @functools.lru_cache(maxsize=None)
@@ -419,9 +423,14 @@ def convexity_gap(width: int = 256, seed: int = 0) -> ConvexityGap:
     def loss_lin(theta):
         return 0.5 * float(jnp.sum((f_lin(theta, X) - y) ** 2))
 
+    def loss_net(theta):
+        return 0.5 * float(jnp.sum((model.apply(theta, X) - y) ** 2))
+
     measured = loss_lin(midpoint) - 0.5 * (loss_lin(theta_a) + loss_lin(theta_b))
     formula = -float(jnp.sum((f_lin(theta_b, X) - f_lin(theta_a, X)) ** 2)) / 8
-    return ConvexityGap(measured, formula)
+    network_gap = loss_net(midpoint) - 0.5 * (loss_net(theta_a) + loss_net(theta_b))
+    network_formula = -float(jnp.sum((model.apply(theta_b, X) - model.apply(theta_a, X)) ** 2)) / 8
+    return ConvexityGap(measured, formula, network_gap, network_formula)
 
 
 # ---------------------------------------------------------------- the mean-field count of the post
@@ -564,10 +573,16 @@ def mean_field_sweep(widths=MEAN_FIELD_WIDTHS) -> MeanFieldSweep:
 
 # ---------------------------------------------------------------- the claim checks (predicates)
 def claim_second_order(result: TaylorRemainder) -> ClaimCheck:
-    """The Taylor remainder is second order: log-log slope of error against eps within 0.1 of 2."""
+    """The Taylor remainder is second order: log-log slope of error against eps within 0.1 of 2.
+
+    For a ReLU network with no unit switching on or off between ``theta_0`` and
+    ``theta_0 + eps v`` the remainder is *exactly* quadratic in eps, so this is a test of the
+    ``jax.jvp`` linearization (a first-order or wrong tangent fails), not of a theory.
+    """
     fit = fit_power_law(result.eps, result.errors)
-    return claim("the linearization's error is second order in the step", measured=f"slope {fit}",
-                 predicted="slope 2", holds=abs(fit.exponent - 2.0) < 0.1)
+    return claim("implementation check: the linearization's error is second order in the step "
+                 "(exactly quadratic for ReLU while no unit switches)", measured=f"slope {fit}",
+                 predicted="slope 2 +/- 0.1", holds=abs(fit.exponent - 2.0) < 0.1)
 
 
 def claim_convexity_gap(result: ConvexityGap) -> ClaimCheck:
@@ -582,8 +597,8 @@ def claim_relative_change(sweep: WidthSweep) -> ClaimCheck:
     """``||theta_T - theta_0|| / ||theta_0||`` falls like ``N^-1/2``: slope within 0.15 of -0.5
     (a flat curve, or the post's ``N^-1``, fails)."""
     fit = fit_power_law(sweep.widths, sweep.rel_change)
-    return claim("the relative weight change falls like N^-1/2", measured=f"slope {fit}",
-                 predicted="slope -0.5", holds=abs(fit.exponent + 0.5) < 0.15)
+    return claim("the relative weight change falls like N^-1/2 (mostly its denominator ||theta_0|| ~ sqrt(3N))",
+                 measured=f"slope {fit}", predicted="slope -0.5 +/- 0.15", holds=abs(fit.exponent + 0.5) < 0.15)
 
 
 def claim_distance_flat(sweep: WidthSweep) -> ClaimCheck:
@@ -592,34 +607,52 @@ def claim_distance_flat(sweep: WidthSweep) -> ClaimCheck:
     distance within 0.1 of 0."""
     net, lin = fit_power_law(sweep.widths, sweep.move_net), fit_power_law(sweep.widths, sweep.move_lin)
     return claim("the distance travelled ||theta_T - theta_0|| is flat in width",
-                 measured=f"slope: network {net}, linearization {lin}", predicted="slope 0 (both)",
+                 measured=f"slope: network {net}, linearization {lin}",
+                 predicted="slope 0 (network within 0.2, linearization within 0.1)",
                  holds=abs(net.exponent) < 0.2 and abs(lin.exponent) < 0.1)
+
+
+STAYS_LINEAR_WINDOW = (-0.8, -0.25)  # the slope window of claim_stays_linear: shrinking, neither flat nor N^-1
 
 
 def claim_stays_linear(sweep: WidthSweep) -> ClaimCheck:
     """The network stays close to its linearization: the gap falls at least threefold over the
-    widths and its slope lies in (-0.8, -0.25) (theory -0.5, asymptotically)."""
+    widths and its slope lies in ``STAYS_LINEAR_WINDOW`` (a flat gap, or an ``N^-1`` law, fails).
+
+    The asymptotic bound of Lee et al. is ``N^-1/2``; at these widths the measured slope is
+    shallower, by many standard errors: the claim tested is "shrinks", and the printed verdict
+    says how far from -1/2 the measurement is (pre-asymptotic, not agreement).
+    """
     fit = fit_power_law(sweep.widths, sweep.gap)
-    holds = sweep.gap[-1] < sweep.gap[0] / 3 and -0.8 < fit.exponent < -0.25
+    low, high = STAYS_LINEAR_WINDOW
+    holds = sweep.gap[-1] < sweep.gap[0] / 3 and low < fit.exponent < high
+    distance = abs(fit.exponent + 0.5) / fit.stderr if fit.stderr > 0 else np.inf
     return claim("rms(f_T - f_lin,T) shrinks with width", measured=f"slope {fit}, "
                  f"{sweep.gap[0] / sweep.gap[-1]:.2g}x smaller from N = {int(sweep.widths[0])} to {int(sweep.widths[-1])}",
-                 predicted="slope -0.5 (asymptotic)", holds=holds)
+                 predicted=f"a fall >= 3x and a slope in ({low}, {high}); the asymptotic -0.5 is "
+                 f"{distance:.0f} standard errors away: not reached at these widths (pre-asymptotic)", holds=holds)
 
 
 def claim_single_weight(sweep: WidthSweep) -> ClaimCheck:
-    """Even the weight that moves most moves less as N grows, closer to ``N^-1/2`` than to the
-    post's ``N^-1``: slope in (-0.75, -0.2) (a flat curve or an ``N^-1`` law fails)."""
+    """Even the weight that moves most moves less as N grows, far from the post's ``N^-1``:
+    slope in (-0.75, -0.2) (a flat curve or an ``N^-1`` law fails). The measured slope is
+    shallower than -1/2: the largest of 3N moves carries an extreme-value factor
+    ``sqrt(2 ln 3N)``, which alone adds about +0.07 to the slope over these widths."""
     fit = fit_power_law(sweep.widths, sweep.max_move)
-    return claim("the largest single-weight move falls like N^-1/2", measured=f"slope {fit}",
-                 predicted="slope -0.5 (NTK); the post's O(1/N) would be -1",
+    return claim("the largest single-weight move decays with width, far from -1 and shallower than -1/2",
+                 measured=f"slope {fit}",
+                 predicted="slope in (-0.75, -0.2); -0.5 for a typical weight (NTK), about -0.42 with the "
+                 "extreme-value factor sqrt(2 ln 3N); the post's O(1/N) would be -1",
                  holds=-0.75 < fit.exponent < -0.2)
 
 
 def claim_mean_field_kernel(sweep: MeanFieldSweep) -> ClaimCheck:
-    """Under the mean-field scaling the kernel is O(1/N): slope of lambda_max(K_0) within 0.1 of -1."""
+    """Identity check, not a claim: ``K_MF = K / N`` exactly on the same weights, so the slope of
+    lambda_max(K_0) is -1 plus the slope of the NTK's own lambda_max (flat): within 0.1 of -1.
+    It checks that ``mean_field_apply`` is the scaling it says (a wrong power of N fails)."""
     fit = fit_power_law(sweep.widths, sweep.lambda_max0)
-    return claim("mean-field scaling: lambda_max(K_0) falls like 1/N", measured=f"slope {fit}",
-                 predicted="slope -1", holds=abs(fit.exponent + 1.0) < 0.1)
+    return claim("identity check (K_MF = K / N by construction): lambda_max(K_MF) falls like 1/N",
+                 measured=f"slope {fit}", predicted="slope -1 +/- 0.1", holds=abs(fit.exponent + 1.0) < 0.1)
 
 
 def claim_mean_field_per_step(sweep: MeanFieldSweep) -> ClaimCheck:

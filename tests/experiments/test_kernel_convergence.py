@@ -244,12 +244,40 @@ def test_claim_kernel_change_holds_and_rejects_wrong_experiments():
     assert not kc.claim_kernel_change(result._replace(per_seed=flat)).holds
     post = result.per_seed[0][None] * ((result.widths / result.widths[0]) ** -2.0)[:, None, None]
     assert not kc.claim_kernel_change(result._replace(per_seed=post)).holds
+    # the window accepts both candidate laws, N^-1/2 and N^-1 (so the verdict says it cannot tell them apart)
+    for exponent in (-0.6, -1.0):
+        law = result.per_seed[0][None] * ((result.widths / result.widths[0]) ** exponent)[:, None, None]
+        assert kc.claim_kernel_change(law_result := result._replace(per_seed=law)).holds, law_result
+    assert "cannot tell them apart" in str(kc.claim_kernel_change(result))
 
 
 def test_claim_nudge_holds_and_rejects_a_wrong_kernel():
     result = kc.similarity_experiment()
     assert kc.claim_nudge(result).holds
     assert not kc.claim_nudge(result._replace(k_row=1.15 * result.k_row)).holds
+    # a mismatch that does not shrink with the step (zeroth order in eps) fails ...
+    assert not kc.claim_nudge(result._replace(nudge_change_small=result.nudge_change)).holds
+    # ... and so does one that shrinks 100x for a 10x smaller step (second order)
+    shrunk = result.k_row + (result.nudge_change - result.k_row) / 100
+    assert not kc.claim_nudge(result._replace(nudge_change_small=shrunk)).holds
+    # the second nudge is the direct computation at eps / 10
+    model = kc.PICTURE_MODEL
+    _, grid = kc.fig1_angles()
+    df_small, _ = kc.nudge_response(model, model.init(0), kc.fig1_reference_point(), grid, eps=result.eps / 10)
+    np.testing.assert_allclose(result.nudge_change_small, df_small, rtol=1e-12)
+
+
+def test_bootstrap_exponents_resamples_the_seeds():
+    result = kc.limit_distance()
+    boot = kc.bootstrap_exponents(result, resamples=50)
+    assert boot.distance.shape == boot.spread.shape == (50,)
+    # the bootstrap spread is several times the three-point fit's residual stderr
+    assert boot.distance_std > 2 * result.distance_fit.stderr
+    assert abs(np.mean(boot.distance) - result.distance_fit.exponent) < 0.05
+    # the same seed draws the same resamples
+    np.testing.assert_array_equal(kc.bootstrap_exponents(result, resamples=50).distance, boot.distance)
+    with pytest.raises(ValueError):
+        kc.bootstrap_exponents(result, resamples=1)
 
 
 def test_claim_perturbation_covariance_holds_and_rejects_wrong_experiments():
@@ -278,6 +306,7 @@ def test_claim_symmetric_psd_holds_and_rejects_broken_kernels():
     assert not kc.claim_symmetric_psd(K - 1.15 * lam[0] * np.outer(U[:, 0], U[:, 0])).holds  # a negative eigenvalue
     skew = np.triu(np.ones_like(K), 1) * 1e-3 * np.max(K)
     assert not kc.claim_symmetric_psd(K + skew).holds
+    assert "sanity check" in str(kc.claim_symmetric_psd(K))
 
 
 def test_claim_arccos_holds_and_rejects_wrong_expectations():

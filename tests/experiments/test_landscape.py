@@ -272,6 +272,17 @@ def test_barrier_claim():
     tiny = sweep.loss_midpoint.copy()
     tiny[-1] = chord[-1] + 0.01  # a barrier that vanishes at the widest width
     assert not landscape.claim_barrier(sweep._replace(loss_midpoint=tiny), Y_).holds
+    # the prose's claims: no shrinking with width, midpoint ~ a half-scale random network
+    half = landscape.half_scale_loss(landscape.two_layer(64), X_, Y_)
+    assert landscape.claim_barrier(sweep, Y_, half).holds
+    widths = sweep.widths.astype(float)
+    shrinking = chord + (sweep.loss_midpoint - chord) * (widths / widths[0]) ** -0.5  # a 1/sqrt(N) barrier
+    assert not landscape.claim_barrier(sweep._replace(loss_midpoint=shrinking), Y_).holds
+    assert not landscape.claim_barrier(sweep._replace(loss_midpoint=3.0 * sweep.loss_midpoint), Y_, half).holds
+    assert not landscape.claim_barrier(sweep._replace(loss_midpoint=0.4 * sweep.loss_midpoint), Y_, half).holds
+    one = landscape.BarrierSweep(*(np.asarray(field)[2:3] for field in sweep))  # the width-64 check of the notebook
+    check = landscape.claim_barrier(one, Y_, half)
+    assert check.holds and "at width 64" in check.claim and "every width" not in check.claim
 
 
 def test_half_scale_loss_is_a_monte_carlo_average():
@@ -321,6 +332,16 @@ def test_stall_diagnosis_matches_direct_computations(diagnosis):
     assert all((kind == "stationary") == (g < landscape.STATIONARY_GRADIENT) for kind, g in zip(kinds, d.grad_norm))
 
 
+def test_edge_run_fates(diagnosis):
+    d = diagnosis
+    fates = landscape.edge_run_fates(d)
+    stopped = d.final_loss[d.grad_norm < landscape.STATIONARY_GRADIENT]
+    for fate, long in zip(fates, d.long_loss):
+        at_stop = np.min(np.abs(stopped - long) / stopped) < 1e-3
+        assert (fate == "at a stopped run's loss") == (at_stop and long >= d.threshold)
+    assert "below threshold" not in fates  # no stalled run at width 16 reaches 1e-3 in ten times the steps
+
+
 def test_stall_claims_hold(diagnosis):
     assert landscape.claim_stalls_oscillate_at_edge(diagnosis).holds
     assert landscape.claim_stationary_runs_are_affine(diagnosis).holds
@@ -333,6 +354,17 @@ def test_stall_claims_reject_wrong_experiments(diagnosis):
     above = d._replace(lr_lambda_max=1.15 * d.lr_lambda_max)   # past the edge: it would diverge
     for wrong in (crawl, no_flip, above):
         assert not landscape.claim_stalls_oscillate_at_edge(wrong).holds
+    kinds = landscape.stall_kinds(d)
+    assert kinds.count("slow descent") == 1  # seed 8: classified, not dropped
+    slow = np.asarray(kinds) == "slow descent"
+    untrapped = d._replace(long_loss=np.where(slow, 1.15 * d.long_loss, d.long_loss))  # crawl not into a trap
+    assert not landscape.claim_stalls_oscillate_at_edge(untrapped).holds
+    two_crawls = d._replace(flip_fraction=np.where(np.asarray(kinds) == "edge of stability",
+                                                   np.where(np.cumsum(np.asarray(kinds) == "edge of stability") == 1, 0.0, 1.0),
+                                                   d.flip_fraction))  # one edge run does not flip: a second crawl
+    assert not landscape.claim_stalls_oscillate_at_edge(two_crawls).holds
+    moving = d._replace(grad_norm=1e4 * d.grad_norm)  # no run has stopped: all crawling
+    assert not landscape.claim_stalls_oscillate_at_edge(moving).holds
     none_moving = d._replace(grad_norm=np.zeros_like(d.grad_norm))
     assert not landscape.claim_stalls_oscillate_at_edge(none_moving).holds  # vacuous: no run to check
     bent = d._replace(line_gap=np.where(np.isnan(d.line_gap), np.nan, 0.15 * 0.086))  # residual off by 15%

@@ -183,6 +183,10 @@ def test_claim_convexity_gap_rejects_a_non_quadratic_gap():
     network = lazy_training.ConvexityGap(loss(mid) - 0.5 * (loss(a) + loss(b)),
                                          -float(jnp.sum((model.apply(b, X) - model.apply(a, X)) ** 2)) / 8)
     assert not lazy_training.claim_convexity_gap(network).holds
+    # the result carries the network's own numbers (printed next to the formula in the notebook)
+    assert real.network_gap == pytest.approx(network.measured, rel=1e-12)
+    assert real.network_formula == pytest.approx(network.formula, rel=1e-12)
+    assert not lazy_training.claim_convexity_gap(real._replace(measured=real.network_gap, formula=real.network_formula)).holds
 
 
 # ---------------------------------------------------------------- the sweep's claims, against wrong experiments
@@ -212,6 +216,10 @@ def test_claim_stays_linear(sweep):
     flat = sweep._replace(gap=np.full_like(sweep.gap, sweep.gap[0]))
     assert not lazy_training.claim_stays_linear(flat).holds
     assert not lazy_training.claim_stays_linear(sweep._replace(gap=sweep.gap[0] * (sweep.widths / 64) ** -1.0)).holds
+    # the printed verdict names its window and says how far the measured slope is from -1/2
+    text = str(lazy_training.claim_stays_linear(sweep))
+    low, high = lazy_training.STAYS_LINEAR_WINDOW
+    assert f"({low}, {high})" in text and "standard errors away" in text and "pre-asymptotic" in text
 
 
 def test_claim_single_weight(sweep):
@@ -220,6 +228,7 @@ def test_claim_single_weight(sweep):
     assert not lazy_training.claim_single_weight(posts_count).holds
     flat = sweep._replace(max_move=np.full_like(sweep.max_move, sweep.max_move[0]))
     assert not lazy_training.claim_single_weight(flat).holds
+    assert "shallower than -1/2" in str(lazy_training.claim_single_weight(sweep))
 
 
 # ---------------------------------------------------------------- the mean-field count
@@ -286,6 +295,7 @@ def test_claim_mean_field_kernel(mean_field):
     ntk = mean_field._replace(lambda_max0=mean_field.lambda_max0 * mean_field.widths)  # the NTK's O(1) kernel
     assert not lazy_training.claim_mean_field_kernel(ntk).holds
     assert not lazy_training.claim_mean_field_kernel(mean_field._replace(lambda_max0=mean_field.lambda_max0 * mean_field.widths**0.2)).holds
+    assert str(lazy_training.claim_mean_field_kernel(mean_field)).startswith("[holds] identity check")
 
 
 def test_claim_mean_field_per_step(mean_field):

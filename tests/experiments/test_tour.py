@@ -12,7 +12,7 @@ def runs():
     return {w: tour.tour_run(w) for w in (16, 4096)}
 
 
-def test_both_curves_start_from_the_network_at_initialisation(runs):
+def test_both_curves_start_from_the_network_at_initialization(runs):
     for width, run in runs.items():
         model = tour.tour_model(width)
         params = model.init(cu.key(tour.SEEDS[0]))
@@ -31,8 +31,16 @@ def test_run_matches_a_direct_training_and_flow(runs):
     traj = cu.train(model.apply, params, x, y, lr=tour.LR, steps=tour.STEPS,
                     record_steps=cu.log_record_steps(tour.STEPS, tour.N_RECORDS))
     np.testing.assert_allclose(run.network_train[0], traj.outputs, rtol=1e-9, atol=1e-12)
-    flow = cu.GradientFlow(cu.analytic_ntk(model, x), y, model.apply(params, x))
+    flow = cu.GradientFlow(cu.analytic_ntk(model, x), y, model.apply(params, x), lr=tour.LR)
     np.testing.assert_allclose(run.kernel_train[0], flow.outputs(traj.times), rtol=1e-9, atol=1e-12)
+    # the kernel prediction is gradient descent on the linear model, step for step: r_{k+1} = (I - lr K) r_k
+    K = np.asarray(cu.analytic_ntk(model, x))
+    steps = np.asarray(traj.steps)
+    r = cu.discrete_residuals(K, np.asarray(model.apply(params, x) - y), tour.LR, int(steps[-1]))
+    np.testing.assert_allclose(run.kernel_train[0], np.asarray(r)[steps] + np.asarray(y), rtol=1e-8, atol=1e-10)
+    # ... which at lr lambda_max = 0.1 differs visibly from the continuous flow exp(-K t)
+    continuous = cu.GradientFlow(K, y, model.apply(params, x)).outputs(traj.times)
+    assert np.max(np.abs(np.asarray(continuous) - run.kernel_train[0])) > 1e-3
     np.testing.assert_allclose(run.gaps[0], np.max(np.abs(traj.outputs - flow.outputs(traj.times))), rtol=1e-9)
 
 
@@ -72,6 +80,25 @@ def test_bad_input():
 def _with_gaps(gaps, mean_gaps):
     mean_gaps = np.asarray(mean_gaps, dtype=float)
     return gaps._replace(mean_gaps=mean_gaps, fit=cu.fit_power_law(gaps.widths.astype(float), mean_gaps))
+
+
+def test_bootstrap_range_brackets_the_fit():
+    gaps = tour.tour_gaps()
+    lo, hi = gaps.exponent_range
+    assert lo < gaps.fit.exponent < hi
+    np.testing.assert_allclose(gaps.exponent_range, tour.bootstrap_exponent_range(gaps.widths, gaps.gaps))
+    same = np.repeat(gaps.mean_gaps[:, None], 3, axis=1)  # identical seeds: no sampling spread
+    np.testing.assert_allclose(tour.bootstrap_exponent_range(gaps.widths, same), gaps.fit.exponent, atol=1e-12)
+
+
+def test_continuous_flow_is_the_wrong_comparison():
+    """Against the continuous flow (the wrong linear model for eta lambda_max = 0.1) the gaps change."""
+    run = tour.tour_run(4096)
+    model = tour.tour_model(4096)
+    _, x, y = tour.tour_problem()
+    flow = cu.GradientFlow(cu.analytic_ntk(model, x), y, run.network_train[0, 0])
+    wrong_gap = np.max(np.abs(run.network_train[0] - np.asarray(flow.outputs(run.times))))
+    assert abs(wrong_gap - run.gaps[0]) > 1e-3
 
 
 def test_claim_holds_on_the_real_sweep():
