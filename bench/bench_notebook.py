@@ -5,7 +5,9 @@
 The notebook is executed in memory with nbclient (never written back): a new ``python3``
 kernel, the notebook's folder as working directory, cells run top to bottom. Reports the
 wall time from kernel start to the last cell (what ``jupyter nbconvert --execute`` costs a
-reader), the time spent in cells, and the peak resident memory of the kernel process tree:
+reader), the time spent in cells, the time of the first cell that shows an interactive figure
+(from that cell's start, in a kernel that has run only the cells above it), and the peak
+resident memory of the kernel process tree:
 sampled every 20 ms by a thread (sum over the kernel and its children) and, for the kernel
 process itself, its exact peak counter (VmHWM) read just before the kernel is shut down.
 """
@@ -107,7 +109,16 @@ def main(argv=None) -> int:
                     error = f"cell {index}: {first_line[:200]}"
                     break
                 finally:
-                    cell_seconds += time.perf_counter() - cell_start
+                    elapsed = time.perf_counter() - cell_start
+                    cell_seconds += elapsed
+                # The first interactive figure: the cell whose output is an InteractiveFigure
+                # (its text/plain repr), timed from the cell's start to its output.
+                if "first_figure_s" not in result and any(
+                    str(out.get("data", {}).get("text/plain", "")).startswith("InteractiveFigure(")
+                    for out in cell.get("outputs", [])
+                ):
+                    result["first_figure_s"] = elapsed
+                    result["first_figure_cell"] = index
             result["wall_s"] = time.perf_counter() - start
             if kernel_pid is not None:
                 result["kernel_hwm_mb"] = kernel_hwm_mb(kernel_pid)

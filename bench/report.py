@@ -18,7 +18,7 @@ sys.path.insert(0, HERE)
 import common  # noqa: E402
 
 README = os.path.join(HERE, "README.md")
-SECTIONS = ["ntk", "nt", "analytic", "flow", "gflops", "notebooks", "widgets"]
+SECTIONS = ["ntk", "nt", "analytic", "flow", "gflops", "notebooks", "widgets", "hub"]
 
 # goals from the issues (benchmarks, not timed tests)
 GOAL_STRUCTURED_VS_JACOBIAN = 20.0  # depth 3, width 512, n 128
@@ -26,7 +26,10 @@ GOAL_VS_NT_KEY = 1.5  # depth 3, width 1024, n 256
 GOAL_DGEMM_FRACTION = 0.5
 GOAL_FLOW_EVAL_S = 0.005  # n = 500
 GOAL_ANALYTIC_S = 0.5  # depth 3, n = 2000
-GOAL_NOTEBOOK_S, GOAL_NOTEBOOK_MB = 60.0, 1536.0
+GOAL_NOTEBOOK_S, GOAL_NOTEBOOK_MB = 60.0, 600.0  # issue 13: every kernel <= 600 MB
+GOAL_FIRST_FIGURE_S = {"00_start_here.ipynb": 3.0}  # others: GOAL_FIRST_FIGURE_OTHER_S
+GOAL_FIRST_FIGURE_OTHER_S = 5.0
+GOAL_HUB_STUDENT_MB = 1536.0  # JupyterLab server + two notebooks' kernels
 GOAL_STEADY_S, GOAL_FIRST_MOVE_S = 0.150, 1.0
 
 
@@ -341,13 +344,17 @@ def render_notebooks(section) -> str:
         return "No notebooks existed when this ran.\n\n" + _run_line(section)
     out_rows = []
     for r in rows:
-        wall, peak = r.get("wall_s"), r.get("peak_mb")
-        within = None if wall is None or peak is None else (wall < GOAL_NOTEBOOK_S and peak < GOAL_NOTEBOOK_MB)
+        wall, peak, first = r.get("wall_s"), r.get("peak_mb"), r.get("first_figure_s")
+        first_goal = GOAL_FIRST_FIGURE_S.get(r["notebook"], GOAL_FIRST_FIGURE_OTHER_S)
+        within = None if wall is None or peak is None else (wall < GOAL_NOTEBOOK_S and peak <= GOAL_NOTEBOOK_MB)
         out_rows.append([r["notebook"], r.get("code_cells", "-"), fmt_time(wall), fmt_time(r.get("kernel_ready_s")),
-                         fmt_mb(peak), "ok" if r.get("ok") else r.get("status", "error"),
-                         verdict(within if r.get("ok") else False)])
+                         fmt_mb(peak), verdict(within if r.get("ok") else False),
+                         f"{fmt_time(first)} (cell {r.get('first_figure_cell', '-')})" if first is not None else "-",
+                         verdict(None if first is None else first <= first_goal) + f" (<= {first_goal:.0f} s)",
+                         "ok" if r.get("ok") else r.get("status", "error")])
     text = table(["notebook", "code cells", "wall (kernel start to last cell)", "kernel start", "kernel peak RSS",
-                  "status", f"< {GOAL_NOTEBOOK_S:.0f} s and < 1.5 GB"], out_rows)
+                  f"< {GOAL_NOTEBOOK_S:.0f} s and <= {GOAL_NOTEBOOK_MB:.0f} MB", "first interactive figure",
+                  "goal", "status"], out_rows)
     return text + "\n\n" + _cache_line(section) + "\n\n" + _run_line(section)
 
 
@@ -472,11 +479,24 @@ def render_goals(results) -> str:
         rows.append(["analytic depth-3 kernel at n = 2000 < 0.5 s", fmt_time(t), verdict(t < GOAL_ANALYTIC_S)])
     nbs = results.get("notebooks", {}).get("rows", [])
     if nbs:
-        bad = [r["notebook"] for r in nbs if not (r.get("ok") and r["wall_s"] < GOAL_NOTEBOOK_S
-                                                  and r["peak_mb"] < GOAL_NOTEBOOK_MB)]
-        rows.append(["every notebook < 60 s and < 1.5 GB headless",
-                     f"{len(nbs) - len(bad)}/{len(nbs)}" + (f" (not: {', '.join(bad)})" if bad else ""),
-                     verdict(not bad)])
+        slow = [r["notebook"] for r in nbs if not (r.get("ok") and r["wall_s"] < GOAL_NOTEBOOK_S)]
+        heavy = [r["notebook"] for r in nbs if not (r.get("ok") and r["peak_mb"] <= GOAL_NOTEBOOK_MB)]
+        late = [r["notebook"] for r in nbs if r.get("first_figure_s") is not None
+                and r["first_figure_s"] > GOAL_FIRST_FIGURE_S.get(r["notebook"], GOAL_FIRST_FIGURE_OTHER_S)]
+        for goal, bad in ((f"every notebook < {GOAL_NOTEBOOK_S:.0f} s headless", slow),
+                          (f"every notebook's kernel peak <= {GOAL_NOTEBOOK_MB:.0f} MB", heavy),
+                          ("first interactive figure: 00 <= 3 s, others <= 5 s (fresh kernel, empty cache)", late)):
+            rows.append([goal, f"{len(nbs) - len(bad)}/{len(nbs)}" + (f" (not: {', '.join(bad)})" if bad else ""),
+                         verdict(not bad)])
+    hub = results.get("hub", {})
+    if hub.get("students"):
+        peaks = [s.get("peak_mb") for s in hub["students"]]
+        worst = max((p for p in peaks if p == p), default=float("nan"))
+        rows.append([f"JupyterHub, {hub['students_count']} students: every run finishes, "
+                     f"server + two kernels <= {GOAL_HUB_STUDENT_MB / 1024:.1f} GB per student",
+                     f"{'all finished' if hub.get('ok') else 'FAILED'}; worst student {fmt_mb(worst)}; "
+                     f"hub total {fmt_mb(hub.get('hub_peak_mb'))}",
+                     verdict(bool(hub.get("ok")) and worst <= GOAL_HUB_STUDENT_MB)])
     demos = [r for r in results.get("widgets", {}).get("rows", []) if r.get("ok")]
     if demos:
         controls = [(r, name, c) for r in demos for name, c in r["controls"].items() if "error" not in c]
@@ -491,6 +511,24 @@ def render_goals(results) -> str:
     if not rows:
         return "(no results yet)"
     return table(["goal", "measured", "met"], rows)
+
+
+def render_hub(section) -> str:
+    if not section.get("students"):
+        return f"Not measured: {section.get('error', 'no result')}.\n\n" + _run_line(section)
+    rows = []
+    for s in section["students"]:
+        runs = ", ".join(f"{r['notebook'][:2]}: {r['seconds']:.0f} s" for r in s.get("runs", []))
+        rows.append([s["student"], "ok" if s.get("ok") else f"FAILED {s.get('error', '')}",
+                     fmt_time(s.get("spawn_s")), fmt_time(s.get("seconds")), runs or "-", fmt_mb(s.get("peak_mb"))])
+    text = (f"A real JupyterHub on 127.0.0.1 (local-process spawner, test authenticator, configurable-http-proxy), "
+            f"{section['students_count']} simulated students started together; each opens notebook 00 and "
+            f"{section['notebooks'][-1]} (the first stays open while the second runs) and runs every code cell "
+            f"through the kernel's websocket (`make hub-load`, tools/hub_load.py). Peak memory per student: the "
+            f"single-user server and its kernels. Hub total: hub, proxy and every student at the same moment, "
+            f"peak {fmt_mb(section.get('hub_peak_mb'))}; wall time {fmt_time(section.get('wall_s'))}.\n\n")
+    text += table(["student", "status", "server spawn", "time to finish", "per notebook", "peak memory"], rows)
+    return text + "\n\n" + _run_line(section)
 
 
 def render_all(results) -> dict:
@@ -509,6 +547,8 @@ def render_all(results) -> dict:
         blocks["notebooks"] = render_notebooks(results["notebooks"])
     if "widgets" in results:
         blocks["widgets"] = render_widgets(results["widgets"])
+    if "hub" in results:
+        blocks["hub"] = render_hub(results["hub"])
     return blocks
 
 

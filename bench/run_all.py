@@ -15,6 +15,7 @@ Sections (``--only`` takes a comma-separated list):
     flow       one time-control evaluation after the eigh (n = 500; and n = 2000)
     gflops     numpy and JAX DGEMM rates against the structured NTK's GFLOP/s
     notebooks  every notebooks/*.ipynb executed headless in a fresh kernel
+    hub        a real JupyterHub on 127.0.0.1 with 8 simulated students (tools/hub_load.py)
     widgets    build / first-move / steady-state latency of every demo builder
                ``course_utils/figures/nbXX.py: *_demo``
 
@@ -425,8 +426,26 @@ def section_widgets(args):
     return out
 
 
+def section_hub(args):
+    """A real JupyterHub with simulated students (tools/hub_load.py; `make hub-load` alone)."""
+    students = 2 if args.quick else 8
+    out = os.path.join(HERE, "hub_load.json")
+    machine = machine_info()
+    cmd = [PYTHON, os.path.join(ROOT, "tools", "hub_load.py"), "--students", str(students), "--out", out]
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=2400)
+    log("  " + "\n  ".join(proc.stdout.strip().splitlines()[-(students + 1):]))
+    if not os.path.exists(out):
+        return {"error": (proc.stderr or proc.stdout)[-500:], "machine": machine}
+    with open(out) as handle:
+        result = json.load(handle)
+    os.remove(out)
+    result.update(machine=machine, seconds_total=time.perf_counter() - started)
+    return result
+
+
 RUNNERS = {"ntk": section_ntk, "nt": section_nt, "analytic": section_analytic, "flow": section_flow,
-           "gflops": section_gflops, "notebooks": section_notebooks, "widgets": section_widgets}
+           "gflops": section_gflops, "notebooks": section_notebooks, "widgets": section_widgets, "hub": section_hub}
 
 
 

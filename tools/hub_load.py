@@ -14,7 +14,8 @@ What happens, all on 127.0.0.1 and bounded in time:
    (default ``06``) and run every code cell through the kernel's websocket, exactly as a browser
    would (``execute_request`` on the shell channel, outputs on iopub). Students run side by side.
 3. A sampler reads the resident memory of every process every 0.25 s: per student (the
-   server and its kernels) and the whole hub (hub, proxy and every student).
+   server and its kernels: a student's first notebook stays open while the second runs, as
+   in a browser) and the whole hub (hub, proxy and every student).
 
 It records per student the time to finish and the peak memory, and for the hub the total peak,
 prints them and writes them as JSON (``--out``). It exits non-zero if any cell failed, any
@@ -229,8 +230,10 @@ async def run_notebook(hub: Hub, user: str, notebook: str, cell_timeout: float) 
                 break
     finally:
         connection.close()
-        await asyncio.to_thread(hub.request, "DELETE", f"/user/{user}/api/sessions/{session['id']}")
-    return {"notebook": notebook, "cells": len(cells), "errors": errors, "seconds": time.perf_counter() - start}
+    # The kernel stays alive (as when a student leaves a notebook open) until the student is done,
+    # so the student's peak memory is the server plus both notebooks' kernels.
+    return {"notebook": notebook, "cells": len(cells), "errors": errors, "seconds": time.perf_counter() - start,
+            "session": session["id"]}
 
 
 async def one_student(hub: Hub, user: str, notebooks: list[str], cell_timeout: float) -> dict:
@@ -250,6 +253,8 @@ async def one_student(hub: Hub, user: str, notebooks: list[str], cell_timeout: f
         raise TimeoutError(f"{user}'s server did not become ready")
     spawned = time.perf_counter() - start
     runs = [await run_notebook(hub, user, nb, cell_timeout) for nb in notebooks]
+    for run in runs:
+        await asyncio.to_thread(hub.request, "DELETE", f"/user/{user}/api/sessions/{run.pop('session')}")
     return {"student": user, "spawn_s": spawned, "runs": runs, "seconds": time.perf_counter() - start,
             "ok": all(not r["errors"] for r in runs)}
 
@@ -283,7 +288,7 @@ def main(argv=None) -> int:
     hub = Hub(work, token)
     sampler = None
     started = time.perf_counter()
-    result = {"students": args.students, "notebooks": args.notebooks, "machine_cores": os.cpu_count()}
+    result = {"students_count": args.students, "students": [], "notebooks": args.notebooks, "machine_cores": os.cpu_count()}
     try:
         hub.wait_ready(time.time() + 90)
         sampler = MemorySampler(hub.process.pid)
@@ -305,7 +310,7 @@ def main(argv=None) -> int:
         log_tail = (work / "hub.log").read_text()[-4000:] if (work / "hub.log").exists() else ""
         shutil.rmtree(work, ignore_errors=True)
 
-    for s in result.get("students", []) if isinstance(result.get("students"), list) else []:
+    for s in result["students"]:
         runs = ", ".join(f"{r['notebook']} {r['seconds']:.0f} s{' ERRORS ' + str(r['errors']) if r['errors'] else ''}"
                          for r in s.get("runs", []))
         print(f"{s['student']}: {'ok' if s['ok'] else 'FAILED'}; spawn {s.get('spawn_s', float('nan')):.1f} s; "
