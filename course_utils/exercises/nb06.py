@@ -168,7 +168,8 @@ def _phase_rule(lazy_edge, divergent_edge):
 def check_predict_phase(student_fn: Callable, width: int = 1024) -> Verdict:
     """``student_fn(lr x lambda_0)`` should return ``"lazy"`` below 2, ``"catapult"`` from 2 to 4 and
     ``"divergent"`` from 4 on (the solvable model). The usual slips are named; a right answer is then
-    compared with the measured runs of ``catapult.catapult_runs(width)``."""
+    compared with the measured runs of ``catapult.catapult_runs`` at ``width`` first, then at the other
+    widths of ``catapult.WIDTHS`` (expected misses: 2.2 at N = 256, whose loss never spikes, and 4 at N = 4096, which converges)."""
     answers = {}
     for m in PHASE_CASES:
         got, failed = _call(student_fn, "predict_phase(m)", m)
@@ -198,10 +199,15 @@ def check_predict_phase(student_fn: Callable, width: int = 1024) -> Verdict:
         wrong = [m for m in PHASE_CASES if answers[m] != reference[m]]
         return report(False, f"predict_phase({wrong[0]}) = {answers[wrong[0]]!r}; expected {reference[wrong[0]]!r}. "
                       "Lazy below lr x lambda_0 = 2, catapult up to 4, divergent beyond.")
-    measured = {m: catapult.regime(width, m) for m in catapult.MULTIPLES}
-    agree = [m for m in catapult.MULTIPLES if measured[m] == student_fn(m)]
-    disagree = [f"{m:g} (measured {measured[m]})" for m in catapult.MULTIPLES if m not in agree]
-    tail = f"; it misses at {', '.join(disagree)}: the real divergence edge of this net is near, not at, 4" if disagree else ""
-    return report(True, f"predict_phase follows the solvable model. On the measured runs at N = {width} it is right "
-                  f"for {len(agree)} of {len(catapult.MULTIPLES)} learning rates{tail}.")
-
+    parts = []
+    for w in [int(width)] + [int(v) for v in catapult.WIDTHS if int(v) != int(width)]:
+        measured = {m: catapult.regime(w, m) for m in catapult.MULTIPLES}
+        agree = [m for m in catapult.MULTIPLES if measured[m] == student_fn(m)]
+        disagree = [f"{m:g} (measured {measured[m]})" for m in catapult.MULTIPLES if m not in agree]
+        miss = f", missing at {', '.join(disagree)}" if disagree else ""
+        parts.append(f"at N = {w} right for {len(agree)} of {len(catapult.MULTIPLES)} learning rates{miss}")
+    tail = ("; misses next to an edge are expected: at N = 256 the kernel drops below 2 / lr before the loss can "
+            "spike at 2.2 (so the loss looks lazy), and the real divergence edge of this net is near, not at, 4"
+            if any("missing" in part for part in parts) else "")
+    return report(True, f"predict_phase follows the solvable model (m = 2 catapult, m = 4 divergent). On the measured "
+                  f"runs it is {'; '.join(parts)}{tail}.")

@@ -99,7 +99,6 @@ class FeatureRuns(NamedTuple):
     kernels: np.ndarray
 
 
-@functools.cache
 def feature_runs(parameterization: str, width: int, activation: str = "relu") -> FeatureRuns:
     """Train ``model(parameterization, width, activation)`` from every seed in one ``cu.train`` call.
 
@@ -109,6 +108,12 @@ def feature_runs(parameterization: str, width: int, activation: str = "relu") ->
     """
     _validate.choice(parameterization, ("ntk", "standard", "mup"), "parameterization")
     width = _validate.positive_int(width, "width")
+    # one cache entry per configuration, however the arguments were spelled (positional or default)
+    return _feature_runs(str(parameterization), int(width), str(activation))
+
+
+@functools.cache
+def _feature_runs(parameterization: str, width: int, activation: str) -> FeatureRuns:
     net = model(parameterization, width, activation)
     _, x, y = training_problem()
     traj = train(net.apply, net.init_many(SEEDS), x, y, lr=LR, steps=STEPS, record_steps=np.asarray(RECORD_STEPS),
@@ -144,10 +149,13 @@ class FeatureSweep(NamedTuple):
     mean_kernel_change: np.ndarray
 
 
-@functools.cache
 def movement_sweep(parameterization: str, activation: str = "relu", widths=WIDTHS) -> FeatureSweep:
     """Final feature and kernel movement of ``feature_runs`` at every width (seeds ``SEEDS``)."""
-    widths = tuple(int(w) for w in widths)
+    return _movement_sweep(str(parameterization), str(activation), tuple(int(w) for w in widths))
+
+
+@functools.cache
+def _movement_sweep(parameterization: str, activation: str, widths: tuple) -> FeatureSweep:
     runs = [feature_runs(parameterization, w, activation) for w in widths]
     features = np.asarray([r.feature_change[:, -1] for r in runs])
     kernels = np.asarray([r.kernel_change[:, -1] for r in runs])

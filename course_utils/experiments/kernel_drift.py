@@ -83,6 +83,25 @@ def switched_units(net: MLP, params0, params1, x) -> np.ndarray:
     return float(jnp.mean(jnp.any((h0 > 0) != (h1 > 0), axis=0)))
 
 
+@functools.cache
+def _switched_batch(net: MLP):
+    """``switched_units`` for every run of a batch at once, in one compiled program per model."""
+
+    def one(params0, params1, x):
+        h0 = net.forward(params0, x)[0][0]
+        h1 = net.forward(params1, x)[0][0]
+        return jnp.mean(jnp.any((h0 > 0) != (h1 > 0), axis=0))
+
+    return jax.jit(jax.vmap(one, in_axes=(0, 0, None)))
+
+
+@functools.cache
+def initial_params(width: int):
+    """``model(activation, width).init_many(SEEDS)``: the same draw for ReLU and erf (the initialisation
+    does not depend on the activation), made once per width."""
+    return model("relu", int(width)).init_many(SEEDS)
+
+
 class DriftRuns(NamedTuple):
     """Kernel drift of one (activation, width) from every seed of ``SEEDS``.
 
@@ -98,22 +117,25 @@ class DriftRuns(NamedTuple):
     switched: np.ndarray
 
 
-@functools.cache
 def drift_runs(activation: str, width: int) -> DriftRuns:
     """Train ``model(activation, width)`` from ``model.init_many(SEEDS)`` in one ``cu.train`` call and
-    measure the kernel drift at ``RECORD_STEPS`` and the switched units at the end."""
+    measure the kernel drift at ``RECORD_STEPS`` and the switched units at the end (cached: each
+    (activation, width) trains once; only the small result arrays are kept)."""
     _validate.choice(activation, ACTIVATIONS, "activation")
     width = _validate.positive_int(width, "width")
+    return _drift_runs(str(activation), int(width))
+
+
+@functools.cache
+def _drift_runs(activation: str, width: int) -> DriftRuns:
     net = model(activation, width)
     _, x, y = training_problem()
-    params0 = net.init_many(SEEDS)
+    params0 = initial_params(width)
     traj = train(net.apply, params0, x, y, lr=LR, steps=STEPS, record_steps=np.asarray(RECORD_STEPS),
                  measure=_kernel_measure(net), batch=True)
     K = as_numpy(traj.measurements)  # (S, T, n, n)
     drift = np.linalg.norm(K - K[:, :1], axis=(2, 3)) / np.linalg.norm(K[:, 0], axis=(1, 2))[:, None]
-    switched = np.asarray([switched_units(net, jax.tree_util.tree_map(lambda a: a[s], params0),
-                                          jax.tree_util.tree_map(lambda a: a[s], traj.params), x)
-                           for s in range(len(SEEDS))])
+    switched = as_numpy(_switched_batch(net)(params0, traj.params, x))
     return DriftRuns(np.asarray(traj.times, dtype=np.float64), drift, drift.mean(axis=0), switched)
 
 
@@ -137,10 +159,14 @@ class DriftSweep(NamedTuple):
     switched: np.ndarray
 
 
-@functools.cache
 def drift_sweep(activation: str, widths=WIDTHS) -> DriftSweep:
-    """``drift_runs(activation, w)`` for every width, and the power law fitted to the final drift."""
-    widths = tuple(int(w) for w in widths)
+    """``drift_runs(activation, w)`` for every width, and the power law fitted to the final drift (cached:
+    the demo and the claim check share one sweep)."""
+    return _drift_sweep(str(activation), tuple(int(w) for w in widths))
+
+
+@functools.cache
+def _drift_sweep(activation: str, widths: tuple) -> DriftSweep:
     runs = [drift_runs(activation, w) for w in widths]
     drift = np.asarray([r.mean_drift for r in runs])
     per_seed = np.asarray([r.drift[:, -1] for r in runs])

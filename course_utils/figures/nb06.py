@@ -118,16 +118,14 @@ def depth_slider(depths=depth.DEPTHS, value: int = 4):
 def depth_demo(widths=depth.WIDTHS, depths=depth.DEPTHS, times=DEPTH_TIMES) -> InteractiveFigure:
     """The normalised limit NTK against angle for the chosen depth (grey: the other depths) with the
     empirical kernel of one network of the chosen width, and the function the limit kernel learns by
-    time t from 8 points.
+    time t from 8 points. Empirical kernels and regressions are computed on first visit (cached).
 
     ``demo.drawn``: ``limit`` (512,), ``empirical`` (64,), ``function`` (512,) and ``time_index``.
     """
     widths, depths, times = [int(w) for w in widths], [int(d) for d in depths], tuple(float(t) for t in times)
     sweep = depth.depth_sweep(tuple(depths))
-    regressions = {d: depth.depth_regression(d, times) for d in depths}
-    for d in depths:
-        for w in widths:
-            depth.empirical_depth_profile(d, w)
+    # built lazily: the regression of a depth and the empirical kernel of a (depth, width) are computed
+    # on their first visit (both cached in ``depth``), so the demo starts with one of each
     grid = 2 * np.pi * np.arange(depth.EMPIRICAL_N) / depth.EMPIRICAL_N
     art = {}
 
@@ -151,7 +149,7 @@ def depth_demo(widths=depth.WIDTHS, depths=depth.DEPTHS, times=DEPTH_TIMES) -> I
         ax.legend(loc="upper center", ncol=2, fontsize=8)
         ax = axes[1]
         ax.clear()
-        reg = regressions[int(depth_value)]
+        reg = depth.depth_regression(int(depth_value), times)
         art["regression"] = reg
         ax.plot(reg.angles, as_numpy(two_harmonic_target(reg.angles)), color="0.7", lw=1, label="target")
         (art["fn"],) = ax.plot(reg.angles, reg.predictions[0], color=OKABE_ITO[0], label=f"learned, depth {depth_value}")
@@ -280,11 +278,9 @@ def catapult_demo(widths=catapult.WIDTHS, steps=CATAPULT_STEPS) -> InteractiveFi
     The run-length control counts gradient-descent **steps** (the learning rate changes with the
     ``lr`` control, so ``lr x steps`` would not compare runs). ``demo.drawn``: ``loss`` and
     ``top_eigenvalue`` (steps + 1,) up to the chosen step, and ``final`` (M,) ``lr x final top
-    eigenvalue`` (inf where diverged).
+    eigenvalue`` (inf where diverged). Built lazily: only the shown width trains at first.
     """
-    widths = [int(w) for w in widths]
-    for w in widths:
-        catapult.catapult_runs(w)
+    widths = [int(w) for w in widths]  # each width's runs are computed on its first visit (cached)
     multiples = np.asarray(catapult.MULTIPLES)
     art = {}
 

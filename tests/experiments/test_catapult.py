@@ -74,3 +74,37 @@ def test_claim_phases_rejects_wrong_runs():
     loss = runs.loss.copy()
     loss[div] = runs.loss[cat]
     assert not catapult.claim_phases(runs._replace(loss=loss)).holds
+
+
+def test_claim_phases_checks_both_edges():
+    runs = catapult.catapult_runs(1024)
+    below, above, last, first = (catapult.multiple_index(m) for m in (1.9, 2.2, 3.5, 4.5))
+    s = catapult.phase_summary(runs)
+    assert s["below_edge_change"] < catapult.EDGE_EIGENVALUE_CHANGE < s["above_edge_change"]
+    assert s["above_edge_end"] < 2.0 and s["stable_up_to_last"] and s["divergent_from_first"]
+    # a run at 1.9 / lambda_0 whose kernel is pushed off by 20% (the lower edge below 1.9)
+    top = runs.top_eigenvalue.copy()
+    top[below, -1] = 0.8 * runs.lam0
+    assert not catapult.claim_phases(runs._replace(top_eigenvalue=top)).holds
+    # a run at 2.2 / lambda_0 whose kernel stays frozen (the lower edge above 2.2)
+    top = runs.top_eigenvalue.copy()
+    top[above] = runs.lam0
+    assert not catapult.claim_phases(runs._replace(top_eigenvalue=top)).holds
+    # a run at 1.9 whose loss rises (oscillating, not lazy)
+    loss = runs.loss.copy()
+    loss[below, 5] = 3 * loss[below, 0]
+    assert not catapult.claim_phases(runs._replace(loss=loss)).holds
+    # divergence already at 3.5 / lambda_0 (the upper edge too low) ...
+    loss = runs.loss.copy()
+    loss[last] = runs.loss[catapult.multiple_index(6.0)]
+    assert not catapult.claim_phases(runs._replace(loss=loss)).holds
+    # ... or a run at 4.5 / lambda_0 that converges (the upper edge too high)
+    loss = runs.loss.copy()
+    loss[first] = runs.loss[catapult.multiple_index(3.0)]
+    assert not catapult.claim_phases(runs._replace(loss=loss)).holds
+
+
+def test_classify_loss_depends_on_the_horizon():
+    # a run still above its start at the last recorded step counts as divergent, even if it would recover
+    assert catapult.classify_loss([1.0, 30.0, 1.1]) == "divergent"
+    assert catapult.classify_loss([1.0, 30.0, 1.1, 0.5]) == "catapult"

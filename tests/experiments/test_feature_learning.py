@@ -73,3 +73,9 @@ def test_claim_lazy_and_rich_features():
     moving = ntk.kernel_change.copy()
     moving[-1] = 0.2
     assert not fl.claim_lazy_features(ntk._replace(kernel_change=moving)).holds
+
+
+def test_runs_are_cached_once_however_called():
+    # the demo calls feature_runs(par, w), the sweep feature_runs(par, w, "relu"): one computation
+    assert fl.feature_runs("ntk", 64) is fl.feature_runs("ntk", 64, "relu")
+    assert fl.movement_sweep("ntk", widths=(64, 256)) is fl.movement_sweep("ntk", "relu", [64, 256])

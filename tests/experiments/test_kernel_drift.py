@@ -85,3 +85,13 @@ def test_claim_switching():
     assert not kd.claim_switching(relu._replace(switched=relu.switched[:1].mean() * w ** -0.25 + 0 * relu.switched)).holds
     assert not kd.claim_switching(relu._replace(switched=relu.switched[:1].mean() * w ** -1.0 + 0 * relu.switched)).holds
     assert not kd.claim_switching(relu._replace(switched=np.zeros_like(relu.switched))).holds
+
+
+def test_runs_are_cached_once_and_share_the_initialisation():
+    assert kd.drift_runs("erf", 64) is kd.drift_runs("erf", np.int64(64))
+    assert kd.drift_sweep("erf", (64, 256)) is kd.drift_sweep("erf", [64, 256])
+    assert kd.drift_sweep("relu") is kd.drift_sweep("relu", kd.WIDTHS)  # the demo's and the claim's sweep
+    shared = kd.initial_params(64)
+    for a, b in zip(cu.run_slice(shared, 3), kd.model("erf", 64).init(kd.SEEDS[3])):
+        np.testing.assert_array_equal(a["W"], b["W"])
+        np.testing.assert_array_equal(a["b"], b["b"])
