@@ -12,7 +12,9 @@ the process holds more than the budget (``COURSE_MEMORY_BUDGET_MB``, default 400
 JAX's compiled programs (``jax.clear_caches()``) and hands the free heap back to the system
 (``malloc_trim``). A program needed again is recompiled, or read back from the persistent
 compilation cache in a few milliseconds. Under IPython the same check runs after every cell.
-``COURSE_MEMORY_BUDGET_MB=0`` turns it off.
+``COURSE_MEMORY_BUDGET_MB=0`` turns it off. After a release the next one waits until the process
+has grown ``HEADROOM_MB`` above what it held just after the release, so a kernel whose floor
+sits near the budget does not recompile every function on every call.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ try:
     _LIBC = ctypes.CDLL("libc.so.6")
 except OSError:  # not glibc (macOS, musl): nothing to trim
     _LIBC = None
+
+
+HEADROOM_MB = 100.0
+_floor_mb = 0.0  # resident memory just after the last release
 
 
 def budget_mb() -> float:
@@ -57,12 +63,19 @@ def release_compiled_programs(force: bool = False) -> bool:
 
     Returns whether it released anything. Never call it while tracing a jitted function.
     """
-    budget = budget_mb()
-    if not force and (budget <= 0 or not resident_mb() > budget):
+    global _floor_mb
+    if not force and not over_budget():
         return False
     jax.clear_caches()
     trim_heap()
+    _floor_mb = resident_mb()
     return True
+
+
+def over_budget() -> bool:
+    """Whether the process holds more than the budget and has grown since the last release."""
+    budget = budget_mb()
+    return budget > 0 and resident_mb() > max(budget, _floor_mb + HEADROOM_MB)
 
 
 def released_after(result):
@@ -74,8 +87,7 @@ def released_after(result):
     leaves = jax.tree_util.tree_leaves(result)
     if any(isinstance(leaf, jax.core.Tracer) for leaf in leaves):
         return result
-    budget = budget_mb()
-    if budget > 0 and resident_mb() > budget:
+    if over_budget():
         jax.block_until_ready(leaves)
         release_compiled_programs(force=True)
     return result

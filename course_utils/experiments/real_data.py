@@ -1,7 +1,7 @@
 """Kernels versus networks on real data: scikit-learn's handwritten digits (notebook 07).
 
 The data: the 1,797 8x8 grey-level digit images that scikit-learn ships inside the package
-(``sklearn.datasets.load_digits``; nothing is downloaded). A seeded, stratified split gives
+(``sklearn.datasets.load_digits``, read from its file without importing scikit-learn; nothing is downloaded). A seeded, stratified split gives
 ``N_TRAIN`` training, ``N_VALIDATION`` validation and ``N_TEST`` test images. Inputs are
 centred by the training set's mean image and scaled to the unit sphere of R^64 (each image
 divided by its norm): the kernels of a bias-free ReLU network depend on the inputs only
@@ -31,6 +31,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import _validate
+from .._memory import release_compiled_programs
 from ..flow import GradientFlow, kernel_regression
 from ..kernels import analytic_nngp, analytic_ntk, empirical_ntk
 from ..measure import ClaimCheck, PowerLawFit, claim, fit_power_law, relative_distance, top_eigenvalue
@@ -76,11 +77,62 @@ CURVE_DEPTH = 1
 # ---------------------------------------------------------------------------- data
 @functools.lru_cache(maxsize=1)
 def load_images() -> tuple[np.ndarray, np.ndarray]:
-    """The 1,797 digit images as (1797, 64) float64 pixel values 0..16, and their labels 0..9."""
-    from sklearn.datasets import load_digits
+    """The 1,797 digit images as (1797, 64) float64 pixel values 0..16, and their labels 0..9.
 
-    images, labels = load_digits(return_X_y=True)
-    return np.asarray(images, dtype=np.float64), np.asarray(labels, dtype=np.int64)
+    Read straight from the file scikit-learn ships (``sklearn/datasets/data/digits.csv.gz``, what
+    ``load_digits`` reads) without importing scikit-learn, which would cost the kernel ~75 MB of
+    memory; falls back to ``load_digits`` where the file is not found.
+    """
+    import importlib.util
+    import os
+
+    spec = importlib.util.find_spec("sklearn")  # locates the package without importing it
+    path = None
+    if spec is not None and spec.submodule_search_locations:
+        path = os.path.join(list(spec.submodule_search_locations)[0], "datasets", "data", "digits.csv.gz")
+    if path is None or not os.path.exists(path):  # pragma: no cover
+        from sklearn.datasets import load_digits
+
+        images, labels = load_digits(return_X_y=True)
+        return np.asarray(images, dtype=np.float64), np.asarray(labels, dtype=np.int64)
+    table = np.loadtxt(path, delimiter=",")
+    return np.asarray(table[:, :-1], dtype=np.float64), table[:, -1].astype(np.int64)
+
+
+def _approximate_mode(class_counts, n_draws, rng) -> np.ndarray:
+    # scikit-learn's _approximate_mode: per-class counts of a stratified draw of n_draws.
+    continuous = class_counts / class_counts.sum() * n_draws
+    floored = np.floor(continuous)
+    need_to_add = int(n_draws - floored.sum())
+    if need_to_add > 0:
+        remainder = continuous - floored
+        for value in np.sort(np.unique(remainder))[::-1]:
+            (inds,) = np.where(remainder == value)
+            add_now = min(len(inds), need_to_add)
+            floored[rng.choice(inds, size=add_now, replace=False)] += 1
+            need_to_add -= add_now
+            if need_to_add == 0:
+                break
+    return floored.astype(int)
+
+
+def stratified_split(labels, n_train: int, n_test: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(train_indices, test_indices)`` of a stratified shuffle split, the one of scikit-learn's
+    ``train_test_split(..., train_size=n_train, test_size=n_test, stratify=labels, random_state=seed)``
+    (same algorithm, same random stream; the tests compare the two), without importing scikit-learn."""
+    labels = np.asarray(labels)
+    classes, y_indices = np.unique(labels, return_inverse=True)
+    class_counts = np.bincount(y_indices)
+    class_indices = np.split(np.argsort(y_indices, kind="mergesort"), np.cumsum(class_counts)[:-1])
+    rng = np.random.RandomState(seed)
+    n_i = _approximate_mode(class_counts, n_train, rng)
+    t_i = _approximate_mode(class_counts - n_i, n_test, rng)
+    train, test = [], []
+    for i in range(len(classes)):
+        chosen = class_indices[i].take(rng.permutation(class_counts[i]), mode="clip")
+        train.extend(chosen[: n_i[i]])
+        test.extend(chosen[n_i[i]: n_i[i] + t_i[i]])
+    return rng.permutation(train), rng.permutation(test)
 
 
 def normalise(images, mean) -> np.ndarray:
@@ -121,16 +173,15 @@ class DigitsSplit(NamedTuple):
 def digits_split(n_train: int = N_TRAIN, n_validation: int = N_VALIDATION, n_test: int = N_TEST,
                  seed: int = SPLIT_SEED) -> DigitsSplit:
     """Split the digits (stratified by label, ``random_state=seed``) and normalise them."""
-    from sklearn.model_selection import train_test_split
-
     n_train = _validate.positive_int(n_train, "n_train", minimum=CLASSES)
     n_validation = _validate.positive_int(n_validation, "n_validation", minimum=CLASSES)
     n_test = _validate.positive_int(n_test, "n_test", minimum=CLASSES)
     images, labels = load_images()
-    rest, test, rest_labels, test_labels = train_test_split(
-        images, labels, test_size=n_test, stratify=labels, random_state=seed)
-    train_images, validation, train_labels, validation_labels = train_test_split(
-        rest, rest_labels, train_size=n_train, test_size=n_validation, stratify=rest_labels, random_state=seed)
+    rest_index, test_index = stratified_split(labels, len(labels) - n_test, n_test, seed)
+    rest, test, rest_labels, test_labels = images[rest_index], images[test_index], labels[rest_index], labels[test_index]
+    train_index, validation_index = stratified_split(rest_labels, n_train, n_validation, seed)
+    train_images, validation = rest[train_index], rest[validation_index]
+    train_labels, validation_labels = rest_labels[train_index], rest_labels[validation_index]
     mean = train_images.mean(axis=0)
     return DigitsSplit(
         normalise(train_images, mean), one_hot(train_labels), train_labels,
@@ -209,8 +260,11 @@ def limit_kernels(depth: int = 1, kind: str = "ntk"):
     data = digits_split()
     model = digits_model(1, depth)
     kernel = analytic_ntk if kind == "ntk" else analytic_nngp
-    K = np.asarray(kernel(model, data.x_train))
-    K_star = np.asarray(kernel(model, data.x_test, data.x_train))
+    # One (n + m, n + m) kernel on train and test inputs together: one compiled program per depth
+    # instead of two (each costs memory until released), and the train block is exactly symmetric.
+    n = data.x_train.shape[0]
+    K_all = np.asarray(kernel(model, np.concatenate([data.x_train, data.x_test])))
+    K, K_star = np.ascontiguousarray(K_all[:n, :n]), np.ascontiguousarray(K_all[n:, :n])
     return K, K_star, top_eigenvalue(K)
 
 
@@ -267,6 +321,9 @@ def width_run(width: int, seeds: tuple = SEEDS, steps: int = STEPS, record_steps
         flow_test.append(np.stack([np.asarray(GradientFlow(K, y, outputs[s, 0]).predict(times, K_star, tests[s, 0]))
                                    for s in range(S)]))
         kernel_test.append(np.asarray(GradientFlow(K, y, np.zeros_like(y)).predict(times, K_star, np.zeros(m))))
+    # This width's compiled training run is not needed again (the results are numpy arrays now):
+    # release it before the next width compiles its own, so the sweep holds one width's programs at a time.
+    release_compiled_programs(force=True)
     net_test = np.stack(net_test, axis=-1)
     net_train = np.stack(net_train, axis=-1)
     flow_test = np.stack(flow_test, axis=-1)
@@ -455,6 +512,7 @@ def depth_network_outputs(depth: int, width: int = DEPTH_WIDTH, seed: int = 0):
                      record_steps=np.array([0, STEPS]))
         net.append(np.asarray(model.apply(traj.params, data.x_test)))
         kernel.append(np.asarray(GradientFlow(K, y, np.zeros_like(y)).predict(lr * STEPS, K_star, np.zeros(len(K_star)))))
+    release_compiled_programs(force=True)  # this depth's programs are not needed again
     return np.stack(net, axis=1), np.stack(kernel, axis=1), lr
 
 
@@ -576,6 +634,7 @@ def parameterization_runs(parameterization: str, lr_factors: tuple, width: int =
             change.append(relative_distance(KT, K0))
         out["KT_test"].append(np.array(KT_test))
         out["kernel_change"].append(np.array(change))
+    release_compiled_programs(force=True)  # this parameterization's programs are not needed again
     result = {k: np.stack(v, axis=-1) for k, v in out.items()}
     result["steps"] = np.asarray(traj.steps)
     return result
@@ -661,10 +720,9 @@ def learning_pool(size: int = CURVE_POOL, seed: int = SPLIT_SEED):
     The pool plays the population: the learning curve draws training sets from it and measures
     the error over all of it.
     """
-    from sklearn.model_selection import train_test_split
-
     images, labels = load_images()
-    pool, _, pool_labels, _ = train_test_split(images, labels, train_size=size, stratify=labels, random_state=seed)
+    pool_index, _ = stratified_split(labels, size, len(labels) - size, seed)
+    pool, pool_labels = images[pool_index], labels[pool_index]
     return normalise(pool, pool.mean(axis=0)), one_hot(pool_labels), pool_labels
 
 

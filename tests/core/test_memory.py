@@ -13,6 +13,8 @@ def _run():
 
 
 def test_over_budget_releases_compiled_programs_and_keeps_results(monkeypatch):
+    monkeypatch.setattr(_memory, "_floor_mb", 0.0)
+    monkeypatch.setattr(_memory, "HEADROOM_MB", 0.0)
     monkeypatch.setenv("COURSE_MEMORY_BUDGET_MB", "0")  # off: the compiled loop stays
     kept = _run()
     assert training._train_scan._cache_size() >= 1
@@ -21,6 +23,17 @@ def test_over_budget_releases_compiled_programs_and_keeps_results(monkeypatch):
     assert training._train_scan._cache_size() == 0
     np.testing.assert_array_equal(released.loss, kept.loss)
     assert _run().loss[-1] == kept.loss[-1]  # and a released program simply compiles again
+
+
+def test_no_second_release_until_the_process_grows(monkeypatch):
+    monkeypatch.setenv("COURSE_MEMORY_BUDGET_MB", "1")
+    monkeypatch.setattr(_memory, "_floor_mb", 0.0)
+    assert _memory.release_compiled_programs()  # over budget: released, floor set
+    _run()
+    assert training._train_scan._cache_size() >= 1  # grown by less than the headroom: kept
+    monkeypatch.setattr(_memory, "_floor_mb", _memory.resident_mb() - _memory.HEADROOM_MB - 1)
+    _run()
+    assert training._train_scan._cache_size() == 0
 
 
 def test_under_budget_keeps_programs(monkeypatch):

@@ -23,6 +23,27 @@ def test_split_is_stratified_normalised_and_seeded():
         rd.normalise(np.ones((2, 64)), np.ones(64))
 
 
+def test_data_and_split_equal_scikit_learns():
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    images, labels = load_digits(return_X_y=True)
+    mine, my_labels = rd.load_images()
+    np.testing.assert_array_equal(mine, images)
+    np.testing.assert_array_equal(my_labels, labels)
+    rest, test, rest_labels, _ = train_test_split(images, labels, test_size=rd.N_TEST, stratify=labels, random_state=0)
+    train, validation, _, _ = train_test_split(rest, rest_labels, train_size=rd.N_TRAIN, test_size=rd.N_VALIDATION,
+                                               stratify=rest_labels, random_state=0)
+    data = rd.digits_split()
+    np.testing.assert_array_equal(data.mean, train.mean(axis=0))
+    np.testing.assert_array_equal(data.x_validation, rd.normalise(validation, train.mean(axis=0)))
+    np.testing.assert_array_equal(data.x_test, rd.normalise(test, train.mean(axis=0)))
+    pool, _, pool_labels, _ = train_test_split(images, labels, train_size=rd.CURVE_POOL, stratify=labels, random_state=0)
+    x, _, my_pool_labels = rd.learning_pool()
+    np.testing.assert_array_equal(x, rd.normalise(pool, pool.mean(axis=0)))
+    np.testing.assert_array_equal(my_pool_labels, pool_labels)
+
+
 def test_kernel_predictions_equal_kernel_regression_per_column():
     K, K_star, _ = rd.limit_kernels(1)
     Y = rd.digits_split().y_train
