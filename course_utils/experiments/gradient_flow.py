@@ -5,7 +5,10 @@ The set-up: 16 equally spaced points on the unit circle, the target
 (``MLP(in_dim=2, depth=1, sw2=2, sb2=0.1)``, NTK parameterization). For every width N, one
 network is trained by full-batch gradient descent (``train``) and compared with the
 closed-form kernel prediction built from *its own* kernel and outputs at initialisation
-(``GradientFlow``: one ``eigh`` per width).
+(``GradientFlow``: one ``eigh`` per width). The network is compared with gradient descent on
+its linear model with the same two-phase schedule (``kernel_descent``: ``GradientFlow(...,
+lr=)`` per phase), so that the discretisation is not charged to the finite width; the exact
+flow differs from that by a floor of about 0.003 at every width (``FlowData.flow_floor``).
 
 Gradient descent approximates the flow when ``lr * lambda_max`` is small. The run therefore
 uses two learning rates: ``LR_EARLY`` until ``T_SWITCH`` (the fast directions converge
@@ -177,6 +180,32 @@ class FlowData(NamedTuple):
     net_grid: np.ndarray
     run_times: np.ndarray
     run_loss: np.ndarray
+    kernel_outputs: np.ndarray
+    kernel_grid: np.ndarray
+    flow_floor: float
+
+
+def kernel_descent(K, y, f0, times, K_star=None, f0_star=None):
+    """Gradient descent on the linear model ``f0 + J0 (theta - theta0)`` with the two-phase schedule, in closed form.
+
+    ``GradientFlow(K, y, f0, lr=LR_EARLY)`` up to ``T_SWITCH``, then ``GradientFlow(K, y, f_switch,
+    lr=LR_LATE)`` from the first phase's outputs (and, with ``K_star`` (m, n) and ``f0_star`` (m,),
+    the same on other inputs). Returns the outputs (T, n) at ``times``, or ``(outputs, outputs_star)``.
+    This is what a network that stayed exactly linear would do under ``two_phase_descent``.
+    """
+    times, _ = _validate.times(times, "times")
+    y = jnp.asarray(y)
+    early, late = times[times <= T_SWITCH], times[times > T_SWITCH]
+    first = GradientFlow(K, y, f0, lr=LR_EARLY)
+    switch = first.outputs(np.array([T_SWITCH]))[0]
+    second = GradientFlow(K, y, switch, lr=LR_LATE)
+    outputs = np.concatenate([np.asarray(first.outputs(early)), np.asarray(second.outputs(late - T_SWITCH))])
+    if K_star is None:
+        return outputs
+    switch_star = first.predict(np.array([T_SWITCH]), K_star, f0_star)[0]
+    star = np.concatenate([np.asarray(first.predict(early, K_star, f0_star)),
+                           np.asarray(second.predict(late - T_SWITCH, K_star, switch_star))])
+    return outputs, star
 
 
 @functools.cache
@@ -184,7 +213,9 @@ def flow_width_data(width: int, seed: int = FLOW_SEED) -> FlowData:
     """Kernel prediction and real gradient descent for ``flow_model(width).init(seed)`` (cached).
 
     One structured NTK on the training set and one between grid and training set, one ``eigh``
-    (inside ``GradientFlow``), one two-phase training run that records the grid outputs.
+    (inside ``GradientFlow``), one two-phase training run that records the grid outputs, and
+    ``kernel_descent`` (the same schedule on the linear model) on the training set and the grid;
+    ``flow_floor`` is the largest ``|kernel_descent - flow|`` on the training set (discretisation only).
     """
     width = _validate.positive_int(width, "width")
     seed = _validate.positive_int(seed, "seed", minimum=0)
@@ -198,6 +229,8 @@ def flow_width_data(width: int, seed: int = FLOW_SEED) -> FlowData:
     flow = GradientFlow(K0, y, f0)
     run = two_phase_descent(model.apply, params, x, y, measure=grid_outputs(model))
     index = slider_records(run.times)
+    times = np.asarray(FLOW_TIMES)
+    kernel_out, kernel_grid = kernel_descent(K0, y, f0, times, K_star, f0_star)
     return FlowData(
         width=width,
         K0=np.asarray(K0),
@@ -210,6 +243,9 @@ def flow_width_data(width: int, seed: int = FLOW_SEED) -> FlowData:
         net_grid=run.measurements[index],
         run_times=run.times,
         run_loss=run.loss,
+        kernel_outputs=kernel_out,
+        kernel_grid=kernel_grid,
+        flow_floor=float(np.max(np.abs(kernel_out - np.asarray(flow.outputs(times))))),
     )
 
 
@@ -223,6 +259,8 @@ def _check_widths(widths, minimum: int = 1) -> tuple[int, ...]:
 class PredictionGap(NamedTuple):
     """Largest distance between the trained network and its kernel prediction, per width.
 
+    The kernel prediction is gradient descent on the network's linear model with the same
+    schedule (``kernel_descent``); flow_floor : (W,) how far that is from the exact flow.
     train_gap : (W,) ``max |f_net(t, x_i) - f_flow(t, x_i)|`` over the slider times and training
     inputs; grid_gap : (W,) the same on the plotting grid; residual_scale : (W,) ``max |f0 - y|``;
     fit : the power law of ``train_gap`` in N; net_outputs and kernel_outputs : (W, T, n) the
@@ -237,6 +275,7 @@ class PredictionGap(NamedTuple):
     grid_gap: np.ndarray
     residual_scale: np.ndarray
     fit: PowerLawFit
+    flow_floor: np.ndarray
 
 
 @functools.cache
@@ -244,13 +283,14 @@ def prediction_gap(widths=FLOW_WIDTHS) -> PredictionGap:
     """The gap between network and kernel prediction for every width (at least two, for the fit)."""
     widths = _check_widths(widths, minimum=2)
     times = np.asarray(FLOW_TIMES)
-    train_gap, grid_gap, scale, net, kernel = [], [], [], [], []
+    train_gap, grid_gap, scale, net, kernel, floor = [], [], [], [], [], []
     for w in widths:
         d = flow_width_data(w)
         net.append(d.net_outputs)
-        kernel.append(np.asarray(d.flow.outputs(times)))
+        kernel.append(d.kernel_outputs)
+        floor.append(d.flow_floor)
         train_gap.append(float(np.max(np.abs(net[-1] - kernel[-1]))))
-        grid_gap.append(float(np.max(np.abs(d.net_grid - np.asarray(d.predictor(times))))))
+        grid_gap.append(float(np.max(np.abs(d.net_grid - d.kernel_grid))))
         scale.append(float(np.max(np.abs(d.f0 - np.asarray(d.flow.y)))))
     return PredictionGap(
         widths=np.asarray(widths),
@@ -260,20 +300,23 @@ def prediction_gap(widths=FLOW_WIDTHS) -> PredictionGap:
         grid_gap=np.asarray(grid_gap),
         residual_scale=np.asarray(scale),
         fit=fit_power_law(widths, train_gap),
+        flow_floor=np.asarray(floor),
     )
 
 
 GAP_TOLERANCE = (
-    0.05  # the widest network's largest gap; initial residuals are about 2-3, the gap at N = 4096 about 0.02
+    0.05  # the widest network's largest gap; initial residuals are up to 2-3, the gap at N = 4096 about 0.02
 )
+GAP_EXPONENT, GAP_EXPONENT_TOLERANCE = -0.5, 0.15  # the gap's decay with width (Lee et al. 2019: N^-1/2)
 
 
 def claim_prediction_gap(result: PredictionGap) -> ClaimCheck:
-    """A wide network stays within ``GAP_TOLERANCE`` of its own kernel prediction, and the gap shrinks with width.
+    """A wide network stays within ``GAP_TOLERANCE`` of its own kernel prediction, and the gap shrinks like ``N^-1/2``.
 
     Recomputed from ``result.net_outputs`` and ``result.kernel_outputs``: the widest network's
-    largest gap must be below ``GAP_TOLERANCE`` and at most a quarter of the narrowest one's.
-    A prediction that runs at twice the speed, or a gap that does not shrink, fails.
+    largest gap must be below ``GAP_TOLERANCE`` and the fitted exponent of the gap in N within
+    ``GAP_EXPONENT_TOLERANCE`` of ``GAP_EXPONENT``. A prediction that runs at twice the speed,
+    or a gap that does not shrink (or shrinks like 1/N), fails.
     """
     gaps = np.max(np.abs(result.net_outputs - result.kernel_outputs), axis=(1, 2))
     fit = fit_power_law(result.widths, gaps)
@@ -281,8 +324,8 @@ def claim_prediction_gap(result: PredictionGap) -> ClaimCheck:
         f"the N = {result.widths[-1]} network follows its kernel prediction, and the gap shrinks with width",
         measured=f"largest gap {gaps[-1]:.3g} at N = {result.widths[-1]} ({gaps[0]:.3g} at N = {result.widths[0]}), "
         f"exponent {fit}",
-        predicted=f"below {GAP_TOLERANCE} and below a quarter of the narrowest gap; exponent about -0.5",
-        holds=gaps[-1] < GAP_TOLERANCE and gaps[-1] < gaps[0] / 4,
+        predicted=f"below {GAP_TOLERANCE}; exponent {GAP_EXPONENT:g} (+/- {GAP_EXPONENT_TOLERANCE})",
+        holds=bool(gaps[-1] < GAP_TOLERANCE and abs(fit.exponent - GAP_EXPONENT) < GAP_EXPONENT_TOLERANCE),
     )
 
 
@@ -303,14 +346,16 @@ class BoundCheck(NamedTuple):
     times : (T,) the slider times t > 0; kernel_ratio : (W, T) left side / right side for the
     closed-form prediction (<= 1 by construction); network_ratio : (W, T) the same for the
     trained network's residual; lambda_min : (W,) the smallest eigenvalue of each K0;
-    network_residual_sq : (W, T) ``||r_net(t)||^2`` and initial_residual_sq : (W,) ``||r(0)||^2``
-    (what ``claim_bound_on_networks`` recomputes the ratios from).
+    network_residual_sq : (W, T) ``||r_net(t)||^2`` and initial_residual_sq : (W,) ``||r(0)||^2``;
+    kernel_residual_sq : (W, T) ``||r(t)||^2`` of gradient descent on the network's linear model
+    with the same schedule (``kernel_descent``) (what ``claim_bound_on_networks`` recomputes from).
     """
 
     widths: np.ndarray
     times: np.ndarray
     network_residual_sq: np.ndarray
     initial_residual_sq: np.ndarray
+    kernel_residual_sq: np.ndarray
     kernel_ratio: np.ndarray
     network_ratio: np.ndarray
     lambda_min: np.ndarray
@@ -321,7 +366,7 @@ def bound_check(widths=BOUND_WIDTHS) -> BoundCheck:
     """The convergence bound on the kernel prediction and on the trained network, for every width."""
     widths = _check_widths(widths)
     times = np.asarray(FLOW_TIMES[1:])
-    kernel_ratio, network_ratio, lam_min, net_sq, init_sq = [], [], [], [], []
+    kernel_ratio, network_ratio, lam_min, net_sq, init_sq, kernel_sq = [], [], [], [], [], []
     for w in widths:
         d = flow_width_data(w)
         y = np.asarray(d.flow.y)
@@ -333,37 +378,58 @@ def bound_check(widths=BOUND_WIDTHS) -> BoundCheck:
         lam_min.append(lam)
         net_sq.append(residual_sq)
         init_sq.append(r0_sq)
+        kernel_sq.append(np.sum((d.kernel_outputs[1:] - y) ** 2, axis=1))
     return BoundCheck(
         widths=np.asarray(widths),
         times=times,
         network_residual_sq=np.asarray(net_sq),
         initial_residual_sq=np.asarray(init_sq),
+        kernel_residual_sq=np.asarray(kernel_sq),
         kernel_ratio=np.asarray(kernel_ratio),
         network_ratio=np.asarray(network_ratio),
         lambda_min=np.asarray(lam_min),
     )
 
 
-def claim_bound_on_networks(result: BoundCheck, wide: int = WIDE) -> ClaimCheck:
-    """The trained networks of width >= ``wide`` obey ``||r(t)||^2 <= exp(-2 lambda_min t) ||r(0)||^2`` at every time.
+LATE_TIME = 10.0  # from here on the bound is not met trivially: at early times every network equals its kernel
+LOSS_FACTOR = 4.0  # the late-time loss of a wide network stays within this factor of its kernel's (geometric mean)
 
-    ``lambda_min`` is that network's own ``K0``'s; the ratios are recomputed from the recorded
-    residuals. The narrower networks are reported, not asserted (nothing protects them). A
-    bound with the wrong rate (2 lambda_min) or a network that trains at half the speed fails.
+
+def claim_bound_on_networks(result: BoundCheck, wide: int = WIDE) -> ClaimCheck:
+    """The trained networks of width >= ``wide`` obey the bound, and at late times their loss tracks their kernel's.
+
+    Two parts, recomputed from the recorded squared residuals, for every width >= ``wide``:
+    ``||r_net(t)||^2 <= exp(-2 lambda_min t) ||r(0)||^2`` at every time (``lambda_min`` of that
+    network's own ``K0``), and at ``t >= LATE_TIME`` the geometric mean of ``||r_net||^2 /
+    ||r_kernel||^2`` (the kernel: gradient descent on the linear model, same schedule) lies within
+    a factor ``LOSS_FACTOR``. The bound alone cannot tell a network from a slower one (a network
+    training at half the speed of its kernel still obeys it); the second part can: a network at
+    half (or twice) the speed fails, and so does a residual that breaks the bound (e.g. one
+    compared with the rate ``4 lambda_min`` of the norm confused with the squared norm).
+    The narrower networks are reported, not asserted (nothing protects them).
     """
     ratio = result.network_residual_sq / (
         np.exp(-2 * result.lambda_min[:, None] * result.times[None]) * result.initial_residual_sq[:, None]
     )
+    late = result.times >= LATE_TIME
+    if not np.any(late):
+        raise ValueError(f"no time >= {LATE_TIME} in the experiment")
     worst = ratio.max(axis=1)
+    late_worst = ratio[:, late].max(axis=1)
+    tracking = np.exp(np.mean(np.log(result.network_residual_sq[:, late] / result.kernel_residual_sq[:, late]), axis=1))
     is_wide = result.widths >= wide
     if not np.any(is_wide):
         raise ValueError(f"no width >= {wide} in the experiment")
-    narrow = ", ".join(f"N = {w}: {r:.3g}" for w, r in zip(result.widths[~is_wide], worst[~is_wide]))
+    narrow = ", ".join(f"N = {w}: {r:.3g}" for w, r in zip(result.widths[~is_wide], tracking[~is_wide]))
+    wide_text = ", ".join(f"N = {w}: bound ratio {b:.3g} (t >= {LATE_TIME:g}: {lb:.3g}), loss / kernel's {q:.3g}"
+                          for w, b, lb, q in zip(result.widths[is_wide], worst[is_wide], late_worst[is_wide], tracking[is_wide]))
+    holds = bool(np.all(worst[is_wide] <= 1.0) and np.all(np.abs(np.log(tracking[is_wide])) < np.log(LOSS_FACTOR)))
     return claim(
-        f"trained networks of width >= {wide} obey the convergence bound with their own lambda_min",
-        measured=f"largest ratio {worst[is_wide].max():.3g} (narrower, not asserted: {narrow or 'none'})",
-        predicted="ratio ||r(t)||^2 / (exp(-2 lambda_min t) ||r(0)||^2) <= 1 at every time",
-        holds=np.all(worst[is_wide] <= 1.0),
+        f"trained networks of width >= {wide} obey the convergence bound and, late, train like their kernel",
+        measured=f"{wide_text} (loss / kernel's, narrower, not asserted: {narrow or 'none'})",
+        predicted=f"bound ratio ||r(t)||^2 / (exp(-2 lambda_min t) ||r(0)||^2) <= 1 at every time; "
+        f"late (t >= {LATE_TIME:g}) loss / kernel's loss within a factor {LOSS_FACTOR:g} (geometric mean)",
+        holds=holds,
     )
 
 
@@ -582,6 +648,10 @@ __all__ = [
     "FLOW_WIDTHS",
     "GAP_TOLERANCE",
     "LR_EARLY",
+    "LATE_TIME",
+    "LOSS_FACTOR",
+    "GAP_EXPONENT",
+    "GAP_EXPONENT_TOLERANCE",
     "LR_FACTORS",
     "LR_LATE",
     "N_GRID",
@@ -612,6 +682,7 @@ __all__ = [
     "flow_problem",
     "flow_width_data",
     "grid_outputs",
+    "kernel_descent",
     "ode_comparison",
     "ode_reference",
     "output_velocity",

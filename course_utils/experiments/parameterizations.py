@@ -25,7 +25,9 @@ WIDTHS = (64, 256, 1024, 2048)  # widths of the learning-rate sweeps
 LAMBDA_WIDTHS = (64, 256, 1024)  # widths of the kernel-scale measurement
 STEPS = 128  # gradient-descent steps of every sweep
 N_POINTS = 32
-DIVERGED = 1e3  # a loss above this (or non-finite) counts as diverged
+DIVERGED = 1e8  # a loss above this (or non-finite) counts as diverged: the criterion of notebook 06 too
+# "stable" means "not diverged" by this criterion; a run that climbs above its initial loss and
+# comes back down (the catapult of notebook 06) is stable.
 # Power-of-two learning-rate grids, each covering its parameterization's stable range at these widths.
 LEARNING_RATES = {
     "standard": tuple(float(v) for v in 2.0 ** np.arange(-20, -3)),
@@ -54,6 +56,7 @@ class LearningRateSweep(NamedTuple):
     learning_rates: np.ndarray  # (L,)
     loss: np.ndarray  # (L, steps + 1): loss after each step; inf from the step a run diverges on
     best_lr: float  # the learning rate with the lowest final loss
+    peak_loss: np.ndarray  # (L,) the largest loss of each run (inf if it diverged)
 
 
 def mark_diverged(loss) -> np.ndarray:
@@ -79,7 +82,7 @@ def lr_sweep(parameterization: str, width: int, steps: int = STEPS, seed: int = 
     params = model.init_many([seed] * len(lrs))
     traj = train(model.apply, params, x, y, lr=lrs, steps=int(steps), record_every=1, batch=True)
     loss = mark_diverged(np.asarray(traj.loss))
-    return LearningRateSweep(lrs, loss, float(lrs[int(np.argmin(loss[:, -1]))]))
+    return LearningRateSweep(lrs, loss, float(lrs[int(np.argmin(loss[:, -1]))]), loss.max(axis=1))
 
 
 def best_lrs(parameterization: str, widths=WIDTHS, step: int = STEPS) -> np.ndarray:
@@ -144,8 +147,15 @@ def claim_kernel_scale(parameterization: str, scale: KernelScale, tolerance: flo
                  predicted=f"{theory:g} (+/- {tolerance})", holds=abs(fit.exponent - theory) < tolerance)
 
 
-def claim_lr_transfer(parameterization: str, transfer: TransferFit, tolerance: float = 0.25) -> ClaimCheck:
-    """The best learning rate falls like ``1/N`` under SP and stays put under NTK and muP."""
+TRANSFER_TOLERANCE = 0.1  # below 0.15, the exponent that a drop by one grid step (a factor 2) at N = 2048 gives
+
+
+def claim_lr_transfer(parameterization: str, transfer: TransferFit, tolerance: float = TRANSFER_TOLERANCE) -> ClaimCheck:
+    """The best learning rate falls like ``1/N`` under SP and stays put under NTK and muP.
+
+    The grid is powers of two over widths 64..2048, so a best rate that drops by one grid step
+    at the widest width gives an exponent of -0.15: the default tolerance (0.1) rejects it.
+    """
     theory = TRANSFER_EXPONENTS[_validate.choice(parameterization, PARAMETERIZATIONS, "parameterization")]
     fit = fit_power_law(transfer.widths.astype(float), transfer.best_lr)
     return claim(f"{parameterization}: best learning rate ~ N^{theory:g}", measured=f"exponent {fit.exponent + 0.0:.2f}",
@@ -153,22 +163,35 @@ def claim_lr_transfer(parameterization: str, transfer: TransferFit, tolerance: f
 
 
 def last_stable_lr(sweep: LearningRateSweep, step: int = STEPS) -> float:
-    """The largest learning rate of the grid whose run has not diverged by ``step``."""
+    """The largest learning rate of the grid whose run has not diverged (``DIVERGED``) by ``step``."""
     finite = np.isfinite(sweep.loss[:, int(step)])
     return float(np.max(sweep.learning_rates[finite])) if finite.any() else float("nan")
 
 
-def claim_optimum_is_last_stable(parameterization: str, sweeps, step: int = STEPS) -> ClaimCheck:
-    """The "best" learning rate at every width is simply the largest one of the grid that does not diverge.
+def last_monotone_lr(sweep: LearningRateSweep, step: int = STEPS) -> float:
+    """The largest learning rate of the grid whose loss never rises above its initial value up to ``step``.
 
-    True under SP (and, on this task, under NTK parameterization, whose optimum sits at the
-    width-independent edge); muP's optimum lies inside the stable range.
+    Below the edge ``2 / lambda_max`` of the initial kernel the loss of a (nearly linear) network
+    falls from the start; a run that first climbs (a catapult) or diverges is not monotone.
+    """
+    loss = sweep.loss[:, : int(step) + 1]
+    with np.errstate(invalid="ignore"):
+        ok = np.all(loss <= loss[:, :1] * (1 + 1e-9), axis=1)
+    return float(np.max(sweep.learning_rates[ok])) if ok.any() else float("nan")
+
+
+def claim_optimum_is_last_monotone(parameterization: str, sweeps, step: int = STEPS) -> ClaimCheck:
+    """The "best" learning rate at every width is the largest one of the grid whose loss never rises.
+
+    True under SP: its optimum is set by the edge of stability, which moves like ``1/N``. Not
+    true under the NTK parameterization on this task (its optimum climbs first: a catapult, above
+    the edge) nor under muP (its optimum lies inside the monotone range).
     """
     best = [float(s.learning_rates[int(np.argmin(s.loss[:, int(step)]))]) for s in sweeps]
-    stable = [last_stable_lr(s, step) for s in sweeps]
-    return claim(f"{parameterization}: the best learning rate is the last stable grid point",
+    monotone = [last_monotone_lr(s, step) for s in sweeps]
+    return claim(f"{parameterization}: the best learning rate is the largest one whose loss never rises",
                  measured="best " + ", ".join(f"{b:.3g}" for b in best),
-                 predicted="last stable " + ", ".join(f"{v:.3g}" for v in stable), holds=best == stable)
+                 predicted="largest monotone " + ", ".join(f"{v:.3g}" for v in monotone), holds=best == monotone)
 
 
 # ---------------------------------------------------------------------- the coordinate check (Yang et al. 2022)
@@ -254,5 +277,5 @@ def claim_coordinate_check(check: CoordinateCheck, tolerance: float = 0.15, blow
         theory = CHANGE_EXPONENTS[check.parameterization]
         ok, predicted = abs(fit.exponent - theory) < tolerance, f"{theory:g} (+/- {tolerance})"
     return claim(f"{check.parameterization}: rms change of h after {check.change.shape[1]} steps ~ N^exponent",
-                 measured=f"exponent {fit} (h at init: {init.exponent + 0.0:.2f})",
-                 predicted=f"{predicted}; h at init 0", holds=ok and abs(init.exponent) < tolerance)
+                 measured=f"exponent {fit} (width exponent of rms h at init: {init.exponent + 0.0:.2f})",
+                 predicted=f"{predicted}; width exponent of rms h at init: 0", holds=ok and abs(init.exponent) < tolerance)

@@ -230,18 +230,26 @@ def kink_weights(decay: SpectrumDecay, k_range=(16, 32)):
     return float(np.mean(w_b[even])), float(np.mean(w_b[odd])), float(np.mean(w_0[even])), float(np.mean(w_0[odd]))
 
 
+PARITY_TOLERANCE = 0.02  # the k-range means of k^2 lambda_k are converged to about 1 %
+
+
 def claim_spectrum_parity(decay: SpectrumDecay, k_range=(16, 32)) -> ClaimCheck:
     """The staircase: bias-free odd frequencies vanish and even ones carry two kinks; with bias one kink remains.
 
     Holds when, over ``k_range``, the bias-free odd eigenvalues are zero (< 1e-6 of the even ones), the
-    biased odd and even ``k^2 lambda_k`` agree to 10 %, and the bias-free even ones are twice the
-    biased ones (two kinks against one) to 10 %.
+    biased odd and even ``k^2 lambda_k`` agree to ``PARITY_TOLERANCE``, and the bias-free even ones
+    are twice the bias-free kink ``c_0`` (two kinks against one), where the bias also enlarges the
+    kink at 0 by ``sqrt(1 + sb2)`` (the pre-activation scale): ``c_b = sqrt(1 + sb2) c_0``, so the
+    prediction is ``even_0 = 2 c_0 = 2 c_b / sqrt(1 + sb2)``, to ``PARITY_TOLERANCE``.
     """
     even_b, odd_b, even_0, odd_0 = kink_weights(decay, k_range)
-    holds = abs(odd_0) < 1e-6 * even_0 and abs(odd_b / even_b - 1) < 0.1 and abs(even_0 / even_b - 2) < 0.2
+    predicted_even_0 = 2 * even_b / math.sqrt(1 + SB2)
+    holds = (abs(odd_0) < 1e-6 * even_0 and abs(odd_b / even_b - 1) < PARITY_TOLERANCE
+             and abs(even_0 / predicted_even_0 - 1) < PARITY_TOLERANCE)
     return claim(f"k^2 lambda_k for k = {k_range[0]}..{k_range[1]}: one kink with bias, two (even k) or none (odd k) without",
                  measured=f"bias: even {even_b:.3g}, odd {odd_b:.3g}; no bias: even {even_0:.3g}, odd {odd_0:.1e}",
-                 predicted="bias: even = odd = c; no bias: even 2c, odd 0", holds=holds)
+                 predicted=f"bias: even = odd = c; no bias: even 2c / sqrt(1 + sb2) = {predicted_even_0:.3g}, odd 0 "
+                           f"(each to {PARITY_TOLERANCE:.0%})", holds=holds)
 
 
 # ---------------------------------------------------------------------- 1. spectral filtering
@@ -348,8 +356,10 @@ def flow_gap_leading_term(res: FilterCheck) -> np.ndarray:
     """The leading term of ``discrete - flow`` filter components: ``(lr t lam_k^2 / 2) exp(-lam_k t) u_k.y``.
 
     ``(1 - lr lam)^s = exp(s log(1 - lr lam)) = exp(-lam t - lr lam^2 t / 2 - ...)`` with ``t = lr s``,
-    so the discrete filter keeps ``exp(-lam t) lr lam^2 t / 2`` more of the residual than the flow
-    (to first order in ``lr``): that is the gap the claim check predicts.
+    and ``exp(-lam t - lr lam^2 t / 2) < exp(-lam t)``: gradient descent keeps *less* residual than
+    the flow, i.e. it has learned ``exp(-lam t) lr lam^2 t / 2`` *more* of each component (to first
+    order in ``lr``; gradient descent is slightly ahead of the flow at the same ``t``). That
+    positive gap, ``discrete - flow``, is what the claim check predicts.
     """
     return 0.5 * res.lr * res.time * res.lam**2 * np.exp(-res.lam * res.time) * res.target
 
@@ -357,11 +367,12 @@ def flow_gap_leading_term(res: FilterCheck) -> np.ndarray:
 def claim_linearised_gd_is_discrete_filter(res: FilterCheck) -> ClaimCheck:
     """Gradient descent on the linearised centered network equals ``(1 - (1 - lr lam_k)^s) u_k.y`` (round-off)."""
     dev = float(np.max(np.abs(res.trained - res.discrete)) / np.max(np.abs(res.target)))
-    return claim("linearised GD = discrete filter (1 - (1 - lr lam)^s) u.y", measured=f"max deviation {dev:.1e}",
+    return claim("numerical identity: linearised GD = discrete filter (1 - (1 - lr lam)^s) u.y",
+                 measured=f"max deviation {dev:.1e}",
                  predicted="0 (round-off, < 1e-10)", holds=dev < 1e-10)
 
 
-FLOW_GAP_TOLERANCE = 0.05  # relative error allowed on the O(lr) gap: the next term is O(lr lam) ~ 1e-2 of it here
+FLOW_GAP_TOLERANCE = 0.05  # relative error allowed on the O(lr) gap; the next term is ~ lr lam^2 t / 4 of it, large only where exp(-lam t) kills the mode
 
 
 def claim_flow_gap_is_leading_order(res: FilterCheck) -> ClaimCheck:
@@ -370,17 +381,21 @@ def claim_flow_gap_is_leading_order(res: FilterCheck) -> ClaimCheck:
     lead = flow_gap_leading_term(res)
     scale = np.max(np.abs(res.target))
     err = relative_distance(gap, lead)
-    return claim("GD - gradient-flow filter = its O(lr) term (lr t lam^2 / 2) exp(-lam t) u.y",
+    return claim("GD - gradient-flow filter = its O(lr) term +(lr t lam^2 / 2) exp(-lam t) u.y (GD slightly ahead)",
                  measured=f"gap {np.max(np.abs(gap)) / scale:.3g} of max |u.y|, off its leading term by {err:.2%}",
                  predicted=f"leading term {np.max(np.abs(lead)) / scale:.3g}, off by < {FLOW_GAP_TOLERANCE:.0%}",
                  holds=err < FLOW_GAP_TOLERANCE)
 
 
 def claim_network_follows_its_filter(res: FilterCheck, tolerance: float = 0.01) -> ClaimCheck:
-    """The real (nonlinear) network's components stay within ``tolerance`` of its own kernel's discrete filter."""
+    """The real (nonlinear) network's components stay within ``tolerance`` of its own kernel's discrete filter.
+
+    One width: the check says the deviation is small at that width, not how it scales.
+    """
     dev = float(np.max(np.abs(res.trained - res.discrete)) / np.max(np.abs(res.discrete)))
     return claim(f"width-{res.width} network follows the filter of its own initial kernel",
-                 measured=f"max deviation {dev:.3g} of max component", predicted=f"-> 0 with width (< {tolerance})",
+                 measured=f"max deviation {dev:.3g} of max component",
+                 predicted=f"small at this width (< {tolerance}; lazy-regime departure)",
                  holds=dev < tolerance)
 
 
@@ -531,13 +546,38 @@ def bias_runs(width: int, seeds=BIAS_SEEDS) -> BiasRuns:
                     np.asarray([arrival_time(times, a[:, 1]) for a in own]), arrival_time(times, analytic[:, 1]))
 
 
+def predicted_arrival_ratio(runs) -> float:
+    """``t_4 / t_1`` of the infinite-width kernel under the runs' own gradient descent, read on their records.
+
+    Both arrival times from the discrete filter ``1 - (1 - lr lam_k)^s`` (``bias_kernel_amplitudes``
+    with the runs' ``lr``) on the same log-spaced records and the same interpolation as the
+    networks: at ``lr = 0.5 / lambda_max`` the steps and the records shorten ``t_1`` (the flow's
+    ``lambda_1 / lambda_4`` would be 49.7).
+    """
+    run = runs[0]
+    amp = bias_kernel_amplitudes(run.times, run.lr)
+    return arrival_time(run.times, amp[:, 1]) / arrival_time(run.times, amp[:, 0])
+
+
+ARRIVAL_TOLERANCE = 0.25  # at the widest width; the finite-width delay of cos 4g there is about 15 %
+
+
 def claim_low_frequency_first(runs) -> ClaimCheck:
-    """In every run of every width, ``cos g`` reaches 90 % more than ten times earlier than ``cos 4g``."""
+    """``cos g`` arrives more than ten times before ``cos 4g`` in every run, by the kernel's factor at the widest width.
+
+    Every run of every width: ``t_4 / t_1 > 10``. The widest width's runs: ``t_4 / t_1`` within
+    ``ARRIVAL_TOLERANCE`` of ``predicted_arrival_ratio`` (narrower widths arrive later, section 3's delay).
+    """
     ratios = np.concatenate([r.t_high / r.t_low for r in runs])
-    return claim("cos 4g arrives > 10x later than cos g (every width, every seed)",
-                 measured=f"t_4 / t_1 from {np.min(ratios):.3g} to {np.max(ratios):.3g}",
-                 predicted=f"lambda_1 / lambda_4 = {np.divide(*circle_spectrum(BIAS_FREQS, n=BIAS_N)):.3g} (kernel)",
-                 holds=bool(np.all(ratios > 10)))
+    widest = max(runs, key=lambda r: r.width)
+    wide_ratios = widest.t_high / widest.t_low
+    predicted = predicted_arrival_ratio(runs)
+    holds = bool(np.all(ratios > 10) and np.all(np.abs(wide_ratios / predicted - 1) < ARRIVAL_TOLERANCE))
+    return claim("cos 4g arrives > 10x later than cos g (every width, every seed), by the kernel's factor at the widest width",
+                 measured=f"t_4 / t_1 from {np.min(ratios):.3g} to {np.max(ratios):.3g}; at N = {widest.width}: "
+                          f"{np.min(wide_ratios):.3g} to {np.max(wide_ratios):.3g}",
+                 predicted=f"> 10; at N = {widest.width} the discrete filter's {predicted:.3g} (+/- {ARRIVAL_TOLERANCE:.0%})",
+                 holds=holds)
 
 
 class KernelMotionDelay(NamedTuple):
@@ -568,7 +608,7 @@ def claim_kernel_motion_delay(summary: KernelMotionDelay, theory: float = -0.5, 
     sel = summary.widths >= summary.fit_from
     fit = fit_power_law(summary.widths[sel], summary.delay[sel]) if np.all(summary.delay[sel] > 0) else None
     holds = fit is not None and abs(fit.exponent - theory) < tolerance
-    return claim(f"extra delay of cos 4g vs the run's own K_0 shrinks with width (N >= {summary.fit_from})",
+    return claim(f"extra delay of cos 4g vs the run's own K_0 shrinks with width (N >= {summary.fit_from}; N = 64 is outside the law)",
                  measured=("delays " + ", ".join(f"{d:.3g}" for d in summary.delay[sel])
                            + (f", exponent {fit}" if fit is not None else ", not all positive")),
                  predicted=f"exponent {theory:g} (+/- {tolerance}), kernel motion ~ N^-1/2", holds=holds)
@@ -722,7 +762,7 @@ def claim_interpolant_is_kernel_regression(g: GeneralizationRun, tolerance: floa
     diff = float(np.max(np.abs(regression - g.limit)))
     train_fit = as_numpy(g.kernel.flow.predict_limit(g.kernel.K_train, jnp.zeros(len(data.y))))
     gap = float(np.max(np.abs(train_fit - as_numpy(data.y))))
-    return claim("t -> infinity = kernel regression, interpolating the noisy labels",
+    return claim("numerical identity: t -> infinity = kernel regression, interpolating the noisy labels",
                  measured=f"difference {diff:.1e}, training gap {gap:.1e}", predicted=f"0 (< {tolerance:g})",
                  holds=diff < tolerance and gap < tolerance)
 

@@ -68,7 +68,8 @@ def test_prediction_gap():
     assert np.all(gap.grid_gap >= 0) and np.all(gap.residual_scale > 1)
     d = gf.flow_width_data(256)
     times = np.asarray(gf.FLOW_TIMES)
-    assert gap.train_gap[1] == pytest.approx(np.max(np.abs(d.net_outputs - np.asarray(d.flow.outputs(times)))))
+    assert gap.train_gap[1] == pytest.approx(np.max(np.abs(d.net_outputs - d.kernel_outputs)))
+    assert gap.flow_floor[1] == pytest.approx(np.max(np.abs(d.kernel_outputs - np.asarray(d.flow.outputs(times)))))
     assert gap.fit.exponent == pytest.approx(cu.fit_power_law([64, 256], gap.train_gap).exponent)
     with pytest.raises(ValueError):
         gf.prediction_gap((64,))
@@ -185,6 +186,26 @@ def test_claim_prediction_gap_holds_and_rejects_wrong_experiments():
     # a gap that does not shrink: every width off its prediction by the narrowest network's deviation
     flat = result.kernel_outputs + (result.net_outputs[0] - result.kernel_outputs[0])[None]
     assert not gf.claim_prediction_gap(result._replace(net_outputs=flat)).holds
+    # a gap that shrinks like 1/N (the wrong exponent), at the same widest-width value
+    deviation = result.net_outputs - result.kernel_outputs
+    scale = (result.widths[-1] / result.widths)[:, None, None] * np.max(np.abs(deviation[-1])) / np.max(np.abs(deviation), axis=(1, 2))[:, None, None]
+    assert not gf.claim_prediction_gap(result._replace(net_outputs=result.kernel_outputs + deviation * scale)).holds
+
+
+def test_kernel_descent_is_gradient_descent_on_the_linear_model():
+    d = gf.flow_width_data(64)
+    times = np.asarray(gf.FLOW_TIMES)
+    K, y, f0 = d.K0, np.asarray(d.flow.y), d.f0
+    # the recursion by hand: 1000 steps of 0.001, then 1980 of 0.05, read at the slider times
+    f, out, t = f0.copy(), {0.0: f0.copy()}, 0.0
+    for lr, steps in ((gf.LR_EARLY, 1000), (gf.LR_LATE, 1980)):
+        for _ in range(steps):
+            f = f - lr * K @ (f - y)
+            t = round(t + lr, 6)
+            out[t] = f.copy()
+    expected = np.asarray([out[round(float(s), 6)] for s in times])
+    np.testing.assert_allclose(d.kernel_outputs, expected, atol=1e-9)
+    assert 1e-4 < d.flow_floor < 0.01  # the discretisation floor against the exact flow
 
 
 def test_claim_bound_on_networks_holds_and_rejects_wrong_experiments():
@@ -195,11 +216,23 @@ def test_claim_bound_on_networks_holds_and_rejects_wrong_experiments():
     )
     np.testing.assert_allclose(ratio, result.network_ratio, rtol=1e-12)
     assert gf.claim_bound_on_networks(result).holds
-    # the bound with the wrong rate (2 lambda_min)
+    # a residual compared with the rate 4 lambda_min (the norm's rate confused with the squared norm's)
     assert not gf.claim_bound_on_networks(result._replace(lambda_min=2 * result.lambda_min)).holds
     # a network that stalls: its residual stays at r(0)
     stalled = np.repeat(result.initial_residual_sq[:, None], len(result.times), axis=1)
     assert not gf.claim_bound_on_networks(result._replace(network_residual_sq=stalled)).holds
+    # a network that trains at half (or twice) the speed of its kernel: the exact flow at t / 2 (2 t);
+    # it still obeys the bound, so only the late-time comparison with the kernel can reject it
+    for speed in (0.5, 2.0):
+        moved = []
+        for w in result.widths:
+            d = gf.flow_width_data(int(w))
+            moved.append(np.sum((np.asarray(d.flow.outputs(speed * result.times)) - np.asarray(d.flow.y)) ** 2, axis=1))
+        moved = np.asarray(moved)
+        if speed == 0.5:
+            bound = moved / (np.exp(-2 * result.lambda_min[:, None] * result.times) * result.initial_residual_sq[:, None])
+            assert bound.max() < 1  # the bound cannot tell it from the network
+        assert not gf.claim_bound_on_networks(result._replace(network_residual_sq=moved)).holds
     with pytest.raises(ValueError):
         gf.claim_bound_on_networks(result, wide=10**6)
 

@@ -18,16 +18,20 @@ def test_lr_sweep_matches_plain_training_and_marks_divergence(par):
     np.testing.assert_allclose(sweep.loss[j, :21], np.asarray(traj.loss), rtol=1e-9)
     diverged = ~np.isfinite(sweep.loss)
     assert np.all(diverged[:, :-1] <= diverged[:, 1:])  # once inf, always inf
-    assert diverged[-1, -1]  # the largest learning rate diverges
+    if par != "standard":
+        assert diverged[-1, -1]  # the largest learning rate diverges (loss above 1e8)
+    else:  # under SP the largest rates can kill every ReLU unit in one step: no divergence, no learning
+        assert sweep.loss[-1, -1] > 10 * np.min(sweep.loss[:, -1])
     assert not diverged[0, -1]  # the smallest does not
     assert sweep.best_lr == sweep.learning_rates[np.argmin(sweep.loss[:, -1])]
 
 
 def test_mark_diverged():
-    loss = np.array([[1.0, 2e3, 5.0, np.nan], [1.0, 0.5, 0.2, 0.1]])
+    loss = np.array([[1.0, 2e8, 5.0, np.nan], [1.0, 0.5, 0.2, 0.1]])
     out = pz.mark_diverged(loss)
     assert np.all(np.isinf(out[0, 1:])) and out[0, 0] == 1.0
     np.testing.assert_array_equal(out[1], loss[1])
+    assert np.isfinite(pz.mark_diverged(np.array([1.0, 2e3, 5.0]))).all()  # a catapult spike below 1e8 is not divergence
 
 
 def test_best_lrs_and_validation():
@@ -70,17 +74,35 @@ def test_claim_lr_transfer_rejects_the_wrong_exponent():
     assert not pz.claim_lr_transfer("mup", mup._replace(best_lr=mup.best_lr * (mup.widths / 64.0) ** -0.5)).holds
 
 
-def test_claim_optimum_is_last_stable():
+def test_claim_optimum_is_last_monotone():
     sweeps = [pz.lr_sweep("standard", w) for w in (64, 256)]
-    assert pz.claim_optimum_is_last_stable("standard", sweeps).holds
+    assert pz.claim_optimum_is_last_monotone("standard", sweeps).holds
     assert pz.last_stable_lr(sweeps[0]) == max(sweeps[0].learning_rates[np.isfinite(sweeps[0].loss[:, -1])])
-    # a sweep in which the last stable learning rate is not the best one
+    # a sweep in which the largest monotone learning rate is not the best one
     s = sweeps[0]
     j = int(np.argmin(s.loss[:, -1]))
     loss = s.loss.copy()
-    loss[j + 1, :] = 10.0 * loss[j, :]  # the next rate converges, but worse
-    assert not pz.claim_optimum_is_last_stable("standard", [s._replace(loss=loss), sweeps[1]]).holds
-    assert not pz.claim_optimum_is_last_stable("mup", [pz.lr_sweep("mup", 64)]).holds  # muP's optimum is inside
+    loss[j + 1, :] = loss[0, 0] * np.linspace(1.0, 0.5, loss.shape[1])  # the next rate falls monotonically, but worse
+    assert not pz.claim_optimum_is_last_monotone("standard", [s._replace(loss=loss), sweeps[1]]).holds
+    assert not pz.claim_optimum_is_last_monotone("mup", [pz.lr_sweep("mup", 64)]).holds  # muP's optimum is inside
+    # NTK: the optimum climbs first (a catapult above the edge), so it is not the largest monotone rate
+    ntk = pz.lr_sweep("ntk", 64)
+    assert not pz.claim_optimum_is_last_monotone("ntk", [ntk]).holds
+    assert ntk.peak_loss[list(ntk.learning_rates).index(ntk.best_lr)] > ntk.loss[0, 0]
+
+
+def test_diverged_means_loss_above_the_threshold():
+    loss = np.array([[10.0, 2e8, 5.0], [10.0, 5e7, 1.0]])
+    marked = pz.mark_diverged(loss)
+    assert np.isinf(marked[0, 1:]).all() and np.isfinite(marked[1]).all()
+
+
+def test_claim_lr_transfer_rejects_a_one_grid_step_drop():
+    ntk = pz.lr_transfer("ntk")
+    assert pz.claim_lr_transfer("ntk", ntk).holds
+    dropped = ntk.best_lr.copy()
+    dropped[-1] /= 2  # what the old divergence threshold (1e3) gave at N = 2048
+    assert not pz.claim_lr_transfer("ntk", ntk._replace(best_lr=dropped)).holds
 
 
 def test_coordinate_check_matches_plain_training():

@@ -152,10 +152,17 @@ def test_bias_runs_match_plain_training_and_own_kernel():
 
 
 def test_claim_low_frequency_first_rejects_a_flat_high_frequency():
-    runs = [spectrum.bias_runs(64, seeds=(0, 1))]
+    runs = [spectrum.bias_runs(64, seeds=(0, 1)), spectrum.bias_runs(4096)]
     assert spectrum.claim_low_frequency_first(runs).holds
-    wrong = [runs[0]._replace(t_high=3 * runs[0].t_low)]  # the high frequency arriving with the low one
+    wrong = [r._replace(t_high=3 * r.t_low) for r in runs]  # the high frequency arriving with the low one
     assert not spectrum.claim_low_frequency_first(wrong).holds
+    # the widest width arriving at the flow's factor lambda_1 / lambda_4 = 49.7 shortened by 1/3 (off the kernel's factor)
+    late = [runs[0], runs[1]._replace(t_high=1.5 * runs[1].t_high)]
+    assert not spectrum.claim_low_frequency_first(late).holds
+    early = [runs[0], runs[1]._replace(t_high=0.5 * runs[1].t_high)]
+    assert not spectrum.claim_low_frequency_first(early).holds
+    # the predicted factor is the discrete filter's on the run's records, between the flow's 49.7 and 70
+    assert 50 < spectrum.predicted_arrival_ratio(runs) < 70
 
 
 def _delay_summary(delays, widths=(64, 256, 1024, 4096)):
