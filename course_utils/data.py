@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -26,6 +28,13 @@ def circle_points(angles) -> jnp.ndarray:
     angles = jnp.atleast_1d(jnp.asarray(angles, dtype=jnp.float64))
     if angles.ndim != 1:
         raise ValueError(f"angles must be a scalar or a 1-D array; got shape {tuple(angles.shape)}")
+    return _circle_points(angles)
+
+
+# The helpers below are compiled once per shape: op by op, each JAX operation of a new shape
+# compiles on its own on first use (10-50 ms each).
+@jax.jit
+def _circle_points(angles):
     return jnp.stack([jnp.cos(angles), jnp.sin(angles)], axis=1)
 
 
@@ -39,15 +48,25 @@ def circle_grid(n: int) -> tuple[jnp.ndarray, jnp.ndarray]:
 def random_circle(seed_or_key, n: int) -> tuple[jnp.ndarray, jnp.ndarray]:
     """``n`` uniformly random angles (sorted) and their points on the unit circle."""
     n = _validate.positive_int(n, "n")
-    angles = jnp.sort(jax.random.uniform(_as_key(seed_or_key), (n,), dtype=jnp.float64, maxval=2 * np.pi))
+    angles = _sorted_uniform(_as_key(seed_or_key), n, 0.0, 2 * np.pi)
     return angles, circle_points(angles)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3))
+def _sorted_uniform(key, n: int, low: float, high: float):
+    return jnp.sort(jax.random.uniform(key, (n,), dtype=jnp.float64, minval=low, maxval=high))
 
 
 def sphere_points(seed_or_key, n: int, dim: int) -> jnp.ndarray:
     """``n`` points drawn uniformly on the unit sphere in ``dim`` dimensions, shape (n, dim)."""
     n = _validate.positive_int(n, "n")
     dim = _validate.positive_int(dim, "dim")
-    g = jax.random.normal(_as_key(seed_or_key), (n, dim), dtype=jnp.float64)
+    return _sphere_points(_as_key(seed_or_key), n, dim)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _sphere_points(key, n: int, dim: int):
+    g = jax.random.normal(key, (n, dim), dtype=jnp.float64)
     return g / jnp.linalg.norm(g, axis=1, keepdims=True)
 
 

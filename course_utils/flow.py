@@ -8,10 +8,6 @@ a time slider instant. (neural-tangents' ``predict.gradient_descent_mse`` uses t
 
 from __future__ import annotations
 
-import functools
-
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from . import _validate
@@ -25,8 +21,9 @@ def _decay(lam, t, lr):
     negative (oscillating) for ``lr lambda > 1`` and grows for ``lr lambda > 2``.
     """
     if lr == 0.0:
-        return jnp.exp(-lam * t)
-    return jnp.power(1.0 - lr * lam, jnp.round(t / lr))
+        return np.exp(-lam * t)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.power(1.0 - lr * lam, np.round(t / lr))
 
 
 def _integrated_decay(lam, t, lr):
@@ -37,18 +34,17 @@ def _integrated_decay(lam, t, lr):
     first k powers of ``1 - lr lambda``.
     """
     positive = lam > 0
-    safe = jnp.where(positive, lam, 1.0)
+    safe = np.where(positive, lam, 1.0)
     if lr == 0.0:
-        return jnp.where(positive, -jnp.expm1(-lam * t) / safe, t)
-    return jnp.where(positive, (1.0 - _decay(lam, t, lr)) / safe, lr * jnp.round(t / lr))
+        return np.where(positive, -np.expm1(-lam * t) / safe, t)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.where(positive, (1.0 - _decay(lam, t, lr)) / safe, lr * np.round(t / lr))
 
 
-@functools.partial(jax.jit, static_argnames="lr")
-def _outputs(times, lam, U_T, coeffs, y, lr):
-    # U_T is a stored (row-major) transpose: contracting against U.T inside jit ran several
-    # times slower on CPU (bench/prototypes.py, flow_outputs_transposed).
-    decay = _decay(lam[None, :], times[:, None], lr)  # (T, n)
-    return y[None, :] + (decay * coeffs[None, :]) @ U_T
+# The flow runs in numpy, not JAX: its arrays are small (n <= 2000), each call is a few BLAS
+# products, and numpy compiles nothing. In JAX every new shape and every learning rate cost a
+# compilation of each operation on first use (about 1 s per new kernel size), paid again
+# whenever the memory budget released the compiled programs.
 
 
 class GradientFlow:
@@ -64,6 +60,8 @@ class GradientFlow:
         steps). A network trained with that learning rate should be compared with this one:
         at ``lr lambda_max = 0.1`` the two already differ by a few percent of the residual.
 
+    Everything is computed in numpy and returned as numpy arrays.
+
     Attributes
     ----------
     eigenvalues : (n,) eigenvalues of K in descending order (tiny negative round-off clipped to 0).
@@ -73,25 +71,25 @@ class GradientFlow:
 
     def __init__(self, K, y, f0, lr=0.0):
         try:
-            K = jnp.asarray(K, dtype=jnp.float64)
+            K = np.asarray(K, dtype=np.float64)
         except (TypeError, ValueError) as err:
             raise ValueError("K must be a square numeric matrix of shape (n, n)") from err
         if K.ndim != 2 or K.shape[0] != K.shape[1]:
             raise ValueError(f"K must be a square matrix of shape (n, n); got shape {tuple(K.shape)}")
-        if not bool(jnp.all(jnp.isfinite(K))):
+        if not np.all(np.isfinite(K)):
             raise ValueError("K contains NaN or infinite values")
-        scale = float(jnp.max(jnp.abs(K))) or 1.0
-        if float(jnp.max(jnp.abs(K - K.T))) > 1e-8 * scale:
+        scale = float(np.max(np.abs(K))) or 1.0
+        if float(np.max(np.abs(K - K.T))) > 1e-8 * scale:
             raise ValueError("K must be symmetric (a kernel matrix on one set of inputs)")
         n = K.shape[0]
         self.lr = _validate.finite_float(lr, "lr", minimum=0.0)
-        self.y = _validate.as_vector(y, n, "y")
-        self.f0 = _validate.as_vector(f0, n, "f0")
-        lam, U = jnp.linalg.eigh(0.5 * (K + K.T))
-        order = jnp.arange(n)[::-1]  # descending: mode 0 is the fastest
-        self.eigenvalues = jnp.maximum(lam[order], 0.0)
-        self.eigenvectors = U[:, order]
-        self._eigenvectors_T = jnp.array(self.eigenvectors.T, copy=True)
+        self.y = np.asarray(_validate.as_vector(y, n, "y"))
+        self.f0 = np.asarray(_validate.as_vector(f0, n, "f0"))
+        lam, U = np.linalg.eigh(0.5 * (K + K.T))
+        self.eigenvalues = np.maximum(lam[::-1], 0.0)  # descending: mode 0 is the fastest
+        self.eigenvectors = np.ascontiguousarray(U[:, ::-1])
+        # A row-major copy of U^T, so that each time value is one contiguous (n,) x (n, n) product.
+        self._eigenvectors_T = np.ascontiguousarray(self.eigenvectors.T)
         # U^T r0 computed once; later times only rescale these n numbers.
         self.initial_residual_coefficients = (self.f0 - self.y) @ self.eigenvectors
         self.n = n
@@ -100,31 +98,32 @@ class GradientFlow:
     def residual_coefficients(self, t):
         """Components of ``f(t) - y`` along each eigenvector: ``exp(-lambda_k t) (U^T r0)_k``."""
         times, scalar = _validate.times(t)
-        coeffs = _decay(self.eigenvalues[None, :], jnp.asarray(times)[:, None], self.lr) * self.initial_residual_coefficients
+        coeffs = _decay(self.eigenvalues[None, :], times[:, None], self.lr) * self.initial_residual_coefficients
         return coeffs[0] if scalar else coeffs
 
     def outputs(self, t):
         """Training-set outputs: shape (n,) for a scalar t, (T, n) for t of shape (T,)."""
         times, scalar = _validate.times(t)
-        out = _outputs(jnp.asarray(times), self.eigenvalues, self._eigenvectors_T, self.initial_residual_coefficients, self.y, self.lr)
+        decay = _decay(self.eigenvalues[None, :], times[:, None], self.lr)  # (T, n)
+        out = self.y[None, :] + (decay * self.initial_residual_coefficients[None, :]) @ self._eigenvectors_T
         return out[0] if scalar else out
 
     def loss(self, t):
         """``1/2 ||f(t) - y||^2``: scalar for scalar t, (T,) for an array."""
         coeffs = self.residual_coefficients(t)
-        return 0.5 * jnp.sum(coeffs**2, axis=-1)
+        return 0.5 * np.sum(coeffs**2, axis=-1)
 
     # -------------------------------------------------------------- any input
     def _check_star(self, K_star, f0_star):
         try:
-            K_star = jnp.asarray(K_star, dtype=jnp.float64)
+            K_star = np.asarray(K_star, dtype=np.float64)
         except (TypeError, ValueError) as err:
             raise ValueError(f"K_star must be a numeric matrix of shape (m, {self.n})") from err
         if K_star.ndim != 2 or K_star.shape[1] != self.n:
             raise ValueError(
                 f"K_star must have shape (m, {self.n}) = K(x_test, x_train); got {tuple(K_star.shape)}"
             )
-        f0_star = _validate.as_vector(f0_star, K_star.shape[0], "f0_star")
+        f0_star = np.asarray(_validate.as_vector(f0_star, K_star.shape[0], "f0_star"))
         return K_star, f0_star
 
     def predict(self, t, K_star, f0_star):
@@ -138,9 +137,13 @@ class GradientFlow:
         """
         times, scalar = _validate.times(t)
         K_star, f0_star = self._check_star(K_star, f0_star)
-        UT_Kstar = self.eigenvectors.T @ K_star.T
-        out = _predict_impl(jnp.asarray(times), self.eigenvalues, self.initial_residual_coefficients, UT_Kstar, f0_star, self.lr)
+        UT_Kstar = self._eigenvectors_T @ K_star.T
+        out = self._predict_from(times, UT_Kstar, f0_star)
         return out[0] if scalar else out
+
+    def _predict_from(self, times, UT_Kstar, f0_star):
+        weights = _integrated_decay(self.eigenvalues[None, :], times[:, None], self.lr)
+        return f0_star[None, :] - (weights * self.initial_residual_coefficients[None, :]) @ UT_Kstar
 
     def predictor(self, K_star, f0_star):
         """A fast function ``t -> predict(t, K_star, f0_star)`` for a time slider.
@@ -148,11 +151,11 @@ class GradientFlow:
         Precomputes ``U^T K_star^T`` once so each call is one (n,) x (n, m) product.
         """
         K_star, f0_star = self._check_star(K_star, f0_star)
-        UT_Kstar = self.eigenvectors.T @ K_star.T
+        UT_Kstar = np.ascontiguousarray(self._eigenvectors_T @ K_star.T)
 
         def at(t):
             times, scalar = _validate.times(t)
-            out = _predict_impl(jnp.asarray(times), self.eigenvalues, self.initial_residual_coefficients, UT_Kstar, f0_star, self.lr)
+            out = self._predict_from(times, UT_Kstar, f0_star)
             return out[0] if scalar else out
 
         return at
@@ -165,28 +168,22 @@ class GradientFlow:
         K_star, f0_star = self._check_star(K_star, f0_star)
         lam = self.eigenvalues
         cutoff = 1e-12 * float(lam[0])
-        inv = jnp.where(lam > cutoff, 1.0 / jnp.where(lam > cutoff, lam, 1.0), 0.0)
+        inv = np.where(lam > cutoff, 1.0 / np.where(lam > cutoff, lam, 1.0), 0.0)
         return f0_star - K_star @ (self.eigenvectors @ (inv * self.initial_residual_coefficients))
-
-
-@functools.partial(jax.jit, static_argnames="lr")
-def _predict_impl(times, lam, coeffs, UT_Kstar, f0_star, lr):
-    weights = _integrated_decay(lam[None, :], times[:, None], lr)
-    return f0_star[None, :] - (weights * coeffs[None, :]) @ UT_Kstar
 
 
 def kernel_regression(K_train, y, K_star, ridge: float = 0.0):
     """Kernel (ridge) regression ``K_star (K_train + ridge I)^-1 y`` by a symmetric solve."""
-    K_train = jnp.asarray(K_train, dtype=jnp.float64)
+    K_train = np.asarray(K_train, dtype=np.float64)
     n = K_train.shape[0]
     if K_train.ndim != 2 or K_train.shape[1] != n:
         raise ValueError(f"K_train must be square; got shape {tuple(K_train.shape)}")
     y = _validate.as_vector(y, n, "y")
-    K_star = jnp.asarray(K_star, dtype=jnp.float64)
+    K_star = np.asarray(K_star, dtype=np.float64)
     if K_star.ndim != 2 or K_star.shape[1] != n:
         raise ValueError(f"K_star must have shape (m, {n}); got {tuple(K_star.shape)}")
     ridge = _validate.finite_float(ridge, "ridge", minimum=0.0)
-    alpha = jnp.linalg.solve(K_train + ridge * jnp.eye(n), y)
+    alpha = np.linalg.solve(K_train + ridge * np.eye(n), np.asarray(y))
     return K_star @ alpha
 
 

@@ -9,6 +9,7 @@ the same architecture.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import numbers
 from typing import NamedTuple
@@ -142,15 +143,9 @@ class MLP:
 
         ``key`` is a ``jax.random`` key (``jax.random.PRNGKey(seed)``) or an int seed.
         """
-        if isinstance(key, int) and not isinstance(key, bool):
-            key = jax.random.PRNGKey(key)
-        keys = jax.random.split(key, 2 * len(self.layer_sizes))
-        params = []
-        for i, ((fan_in, fan_out), scale) in enumerate(zip(self.layer_sizes, self.layer_scales())):
-            W = scale.w_std * jax.random.normal(keys[2 * i], (fan_in, fan_out), dtype=jnp.float64)
-            b = scale.b_std * jax.random.normal(keys[2 * i + 1], (fan_out,), dtype=jnp.float64)
-            params.append({"W": W, "b": b})
-        return params
+        if isinstance(key, numbers.Integral) and not isinstance(key, bool):
+            return _init_from_seeds(self.layer_sizes, self._init_stds(), jnp.asarray([_validate.positive_int(int(key), "seed", minimum=0)]), False)
+        return _init_from_key(self.layer_sizes, self._init_stds(), key)
 
     def init_many(self, seeds) -> list[dict]:
         """Parameters of several networks stacked on a leading axis, one per seed.
@@ -161,8 +156,11 @@ class MLP:
         seeds = [_validate.positive_int(int(s) if isinstance(s, numbers.Integral) else s, "seed", minimum=0) for s in seeds]
         if not seeds:
             raise ValueError("seeds must be a non-empty list of integers >= 0")
-        keys = jnp.stack([jax.random.PRNGKey(s) for s in seeds])
-        return jax.vmap(self.init)(keys)
+        return _init_from_seeds(self.layer_sizes, self._init_stds(), jnp.asarray(seeds), True)
+
+    def _init_stds(self):
+        """(layers, 2) initial standard deviations of W and b: data for the draw, not part of its compiled program."""
+        return jnp.asarray([(scale.w_std, scale.b_std) for scale in self.layer_scales()], dtype=jnp.float64)
 
     def check_params(self, params) -> None:
         """Raise ValueError unless ``params`` has this model's layer shapes."""
@@ -204,7 +202,38 @@ class MLP:
         """Network output f(x; params) of shape (n,) for inputs ``x`` of shape (n, in_dim)."""
         self.check_params(params)
         x = _validate.as_inputs(x, self.in_dim)
-        return self.forward(params, x)[1]
+        return _output(self, params, x)
 
     def __call__(self, params, x):
         return self.apply(params, x)
+
+
+# Drawing is compiled once per list of layer shapes (the standard deviations are data, so
+# the three parameterizations and every sw2, sb2 share it), evaluating once per model and
+# input shape. Run op by op, the first draw of a new width compiled each random and arithmetic
+# operation on its own (about 1 s; the threefry generator compiles slowly on CPU), and again
+# whenever the memory budget had released the compiled programs.
+def _draw(layer_sizes, stds, key) -> list[dict]:
+    keys = jax.random.split(key, 2 * len(layer_sizes))
+    params = []
+    for i, (fan_in, fan_out) in enumerate(layer_sizes):
+        W = stds[i, 0] * jax.random.normal(keys[2 * i], (fan_in, fan_out), dtype=jnp.float64)
+        b = stds[i, 1] * jax.random.normal(keys[2 * i + 1], (fan_out,), dtype=jnp.float64)
+        params.append({"W": W, "b": b})
+    return params
+
+
+@functools.partial(jax.jit, static_argnums=(0,))
+def _init_from_key(layer_sizes, stds, key):
+    return _draw(layer_sizes, stds, key)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 3))
+def _init_from_seeds(layer_sizes, stds, seeds, stacked: bool):
+    params = jax.vmap(lambda seed: _draw(layer_sizes, stds, jax.random.PRNGKey(seed)))(seeds)
+    return params if stacked else jax.tree_util.tree_map(lambda leaf: leaf[0], params)
+
+
+@functools.partial(jax.jit, static_argnums=(0,))
+def _output(model: MLP, params, x):
+    return model.forward(params, x)[1]

@@ -63,8 +63,18 @@ def test_wide_network_follows_the_kernel_more_closely():
 
 def test_a_batch_of_seeds_equals_the_seeds_one_by_one():
     both = tour.tour_run(16, tour.SEEDS)
-    np.testing.assert_allclose(both.gaps[1:], tour.tour_run(16, tour.SEEDS[1:]).gaps, rtol=1e-9)
-    np.testing.assert_allclose(both.gaps[:1], tour.tour_run(16).gaps, rtol=1e-9)
+    # trained on their own (tour_run would read them from the batch above)
+    alone = [tour._tour_run(16, (seed,), 181) for seed in tour.SEEDS]
+    np.testing.assert_allclose(both.gaps, [run.gaps[0] for run in alone], rtol=1e-9)
+    np.testing.assert_allclose(both.network_grid[1], alone[1].network_grid[0], rtol=1e-9, atol=1e-12)
+
+
+def test_a_seed_is_read_from_the_batch_that_trained_it():
+    both = tour.tour_run(64, tour.SEEDS)
+    second = tour.tour_run(64, tour.SEEDS[1:2])
+    assert second.gaps.shape == (1,) and second.gaps[0] == both.gaps[1]
+    np.testing.assert_array_equal(second.kernel_grid[0], both.kernel_grid[1])
+    np.testing.assert_array_equal(second.times, both.times)
 
 
 def test_bad_input():
