@@ -71,17 +71,20 @@ def _layer_terms(model: MLP, params, x1, x2, same: bool):
     return terms
 
 
+@_memory.large_programs
 @functools.partial(jax.jit, static_argnums=(0, 4))
 def _structured_ntk(model: MLP, params, x1, x2, same: bool):
     K = functools.reduce(jnp.add, _layer_terms(model, params, x1, x2, same))
     return _symmetrise(K) if same else K
 
 
+@_memory.large_programs
 @functools.partial(jax.jit, static_argnums=(0, 4))
 def _structured_layer_terms(model: MLP, params, x1, x2, same: bool):
     return _layer_terms(model, params, x1, x2, same)
 
 
+@_memory.large_programs
 @functools.partial(jax.jit, static_argnums=(0, 4))
 def _jacobian_ntk(model: MLP, params, x1, x2, same: bool):
     def flat_jacobian(x):
@@ -213,6 +216,7 @@ def _erf_expectations(k11, k22, k12):
     return value, derivative
 
 
+@_memory.large_programs
 @functools.partial(jax.jit, static_argnums=(0, 4, 5))
 def _analytic_kernel(model: MLP, x1, x2, identical, same: bool, want: str):
     """NNGP (``want="nngp"``) or NTK (``want="ntk"``) of the infinite-width network.

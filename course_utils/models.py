@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import jax.scipy.special as jsp_special
 
-from . import _validate
+from . import _memory, _validate
 
 ACTIVATIONS = ("relu", "erf", "tanh")
 PARAMETERIZATIONS = ("ntk", "standard", "mup")
@@ -223,17 +223,20 @@ def _draw(layer_sizes, stds, key) -> list[dict]:
     return params
 
 
+@_memory.large_programs
 @functools.partial(jax.jit, static_argnums=(0,))
 def _init_from_key(layer_sizes, stds, key):
     return _draw(layer_sizes, stds, key)
 
 
+@_memory.large_programs
 @functools.partial(jax.jit, static_argnums=(0, 3))
 def _init_from_seeds(layer_sizes, stds, seeds, stacked: bool):
     params = jax.vmap(lambda seed: _draw(layer_sizes, stds, jax.random.PRNGKey(seed)))(seeds)
     return params if stacked else jax.tree_util.tree_map(lambda leaf: leaf[0], params)
 
 
+@_memory.large_programs
 @functools.partial(jax.jit, static_argnums=(0,))
 def _output(model: MLP, params, x):
     return model.forward(params, x)[1]

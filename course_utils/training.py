@@ -90,6 +90,7 @@ def _one_run(apply_fn, measure, record_params, params, lr, x, y, chunk_lengths):
     return p, records
 
 
+@_memory.large_programs
 @functools.partial(jax.jit, static_argnames=("apply_fn", "measure", "record_params", "batch_lr"))
 def _train_scan(apply_fn, params, x, y, lr, chunk_lengths, *, measure, record_params, batch_lr):
     run = functools.partial(_one_run, apply_fn, measure, record_params)

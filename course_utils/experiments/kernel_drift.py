@@ -30,6 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _validate
+from .._memory import release_compiled_programs
 from ..data import circle_problem
 from ..kernels import as_numpy, empirical_ntk
 from ..measure import ClaimCheck, PowerLawFit, claim, fit_power_law
@@ -136,6 +137,7 @@ def _drift_runs(activation: str, width: int) -> DriftRuns:
     K = as_numpy(traj.measurements)  # (S, T, n, n)
     drift = np.linalg.norm(K - K[:, :1], axis=(2, 3)) / np.linalg.norm(K[:, 0], axis=(1, 2))[:, None]
     switched = as_numpy(_switched_batch(net)(params0, traj.params, x))
+    release_compiled_programs(force=True)  # every (activation, width) trains once: its programs are not needed again
     return DriftRuns(np.asarray(traj.times, dtype=np.float64), drift, drift.mean(axis=0), switched)
 
 

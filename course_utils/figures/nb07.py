@@ -300,7 +300,9 @@ def depth_plot() -> dict:
         a.plot(kernels.depths, getattr(kernels, f"ntk_{key}"), "o-", color=KERNEL, label="NTK regression")
         a.plot(kernels.depths, getattr(kernels, f"nngp_{key}"), "s--", color=OKABE_ITO[4], mfc="none", label="NNGP regression")
         a.plot(nets.depths, getattr(nets, f"net_{key}"), "x-", color=NET, label=f"trained networks, N = {nets.width}")
-        a.plot(nets.depths, getattr(nets, f"kernel_{key}"), "d:", color=MEAN, mfc="none", label="their kernel flow (same t)")
+        a.plot(nets.depths, getattr(nets, f"own_kernel_{key}"), "d-", color=OKABE_ITO[3], mfc="none", lw=1.0,
+               label="their own kernel prediction (same f0, same step)")
+        a.plot(nets.depths, getattr(nets, f"kernel_{key}"), "d:", color=MEAN, mfc="none", label="kernel prediction from f0 = 0")
         a.set_xscale("log")
         a.set_xticks(kernels.depths, [str(d) for d in kernels.depths])
         a.minorticks_off()
@@ -309,7 +311,7 @@ def depth_plot() -> dict:
     ax.legend(fontsize=8, frameon=False, loc="lower left")
     fig.tight_layout()
     return {"depths": kernels.depths, "ntk_accuracy": kernels.ntk_accuracy, "ntk_loss": kernels.ntk_loss,
-            "network_depths": nets.depths, "net_accuracy": nets.net_accuracy}
+            "network_depths": nets.depths, "net_accuracy": nets.net_accuracy, "own_kernel_accuracy": nets.own_kernel_accuracy}
 
 
 __all__ = ["depth_demo", "depth_plot", "feature_demo", "learning_curve_demo", "width_demo", "width_plot"]

@@ -87,6 +87,15 @@ def test_depth_claims_and_wrong_experiments():
     assert rd.claim_depth_networks(nets).holds
     helps = nets._replace(net_accuracy=nets.net_accuracy[0] + 0.02 * np.arange(len(nets.depths)))
     assert not rd.claim_depth_networks(helps).holds
+    # a deep network as close to its own kernel prediction as the shallow one
+    stays_close = nets._replace(distance=np.full_like(nets.distance, nets.distance[0]))
+    assert not rd.claim_depth_networks(stays_close).holds
+    # the accuracy gap to the own prediction flat in depth (only the f0 = 0 flow would pull ahead)
+    flat_gap = nets._replace(own_kernel_accuracy=nets.net_accuracy + (nets.own_kernel_accuracy[0] - nets.net_accuracy[0]))
+    assert not rd.claim_depth_networks(flat_gap).holds
+    net, own, kernel, lr = rd.depth_network_outputs(1)
+    assert nets.distance[0] == cu.relative_distance(net, own)
+    assert net.shape == own.shape == kernel.shape
 
 
 def test_feature_claims_and_wrong_experiments():
