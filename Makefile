@@ -24,7 +24,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 DEMO_PORT ?= 8866
 PYTEST_ARGS ?=
 
-.PHONY: setup dev-setup hub-proxy hub-load class-link lab test test-fast demo bench site binder-check chromium clean help
+.PHONY: setup dev-setup hub-proxy hub-load class-link lab test test-fast demo bench site badges binder-check chromium clean help
 
 help:
 	@echo "make lab    - set up .venv and open the course in JupyterLab"
@@ -32,6 +32,7 @@ help:
 	@echo "make demo   - instructor mode: the interactive figures in Voila, code hidden"
 	@echo "make bench  - benchmarks, recorded in bench/README.md"
 	@echo "make site   - render the executed notebooks to a static site in _site/"
+	@echo "make badges - write every Binder/Colab/Voila link from [tool.course] in pyproject.toml"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -95,7 +96,11 @@ bench: dev-setup
 	$(BIN)/python bench/run_all.py
 
 site: dev-setup
+	$(BIN)/python tools/badges.py --check
 	$(BIN)/python tools/build_site.py
+
+badges: setup
+	$(BIN)/python tools/badges.py
 
 binder-check:
 	bash tools/binder_check.sh

@@ -51,13 +51,13 @@ def check_normalise(student_fn: Callable) -> Verdict:
 
 @solution("07.solve_kappa")
 def solve_kappa(eigenvalues, n):
-    # Ridgeless: kappa solves sum_k eta_k / (n eta_k + kappa) = 1. The left side falls as kappa
+    # Ridgeless: kappa solves sum_k rho_k / (n rho_k + kappa) = 1. The left side falls as kappa
     # grows, so bisection (on a log scale: kappa spans many decades) finds the unique root.
-    eta = np.asarray(eigenvalues, dtype=np.float64)
-    lo, hi = 1e-30, float(np.sum(eta)) + 1.0
+    rho = np.asarray(eigenvalues, dtype=np.float64)
+    lo, hi = 1e-30, float(np.sum(rho)) + 1.0
     for _ in range(200):
         mid = np.sqrt(lo * hi)
-        if np.sum(eta / (n * eta + mid)) > 1:
+        if np.sum(rho / (n * rho + mid)) > 1:
             lo = mid  # too many degrees of freedom still free: kappa must grow
         else:
             hi = mid
@@ -71,18 +71,18 @@ def _kappa_cases():
 
 
 def check_solve_kappa(student_fn: Callable) -> Verdict:
-    """Exercise 07.solve_kappa: the root of ``sum_k eta_k / (n eta_k + kappa) = 1``."""
-    def no_n(eta, n):
-        return rd.solve_kappa(eta, 1)
+    """Exercise 07.solve_kappa: the root of ``sum_k rho_k / (n rho_k + kappa) = 1``."""
+    def no_n(rho, n):
+        return rd.solve_kappa(rho, 1)
 
     slips = [
         ("That is kappa at n = 0 (the sum of all eigenvalues): the equation depends on n.",
-         lambda eta, n: float(np.sum(eta))),
+         lambda rho, n: float(np.sum(rho))),
         ("You solved the equation with n = 1: the eigenvalues are multiplied by n in the denominator.", no_n),
     ]
-    return check_function_slips(student_fn, lambda eta, n: rd.solve_kappa(eta, n), _kappa_cases(), slips=slips,
+    return check_function_slips(student_fn, lambda rho, n: rd.solve_kappa(rho, n), _kappa_cases(), slips=slips,
                                 rtol=1e-6, what="solve_kappa(eigenvalues, n)",
-                                hint="Bisect on kappa: sum(eta / (n * eta + kappa)) decreases from above 1 to below 1.")
+                                hint="Bisect on kappa: sum(rho / (n * rho + kappa)) decreases from above 1 to below 1.")
 
 
 __all__ = ["check_normalise", "check_solve_kappa", "normalise", "solve_kappa"]

@@ -776,9 +776,9 @@ def pool_spectrum(depth: int = CURVE_DEPTH) -> Spectrum:
 
 
 def solve_kappa(eigenvalues, n: float, ridge: float = 0.0) -> float:
-    """The self-consistent ``kappa = ridge + kappa sum_k eta_k / (n eta_k + kappa)`` (bisection in log kappa).
+    """The self-consistent ``kappa = ridge + kappa sum_k rho_k / (n rho_k + kappa)`` (bisection in log kappa; ``rho_k`` the population eigenvalues).
 
-    For ``ridge = 0`` it is the root of ``sum_k eta_k / (n eta_k + kappa) = 1``, which exists for
+    For ``ridge = 0`` it is the root of ``sum_k rho_k / (n rho_k + kappa) = 1``, which exists for
     ``n`` below the number of positive eigenvalues.
     """
     eta = np.asarray(eigenvalues, dtype=np.float64)
@@ -808,10 +808,10 @@ def solve_kappa(eigenvalues, n: float, ridge: float = 0.0) -> float:
 def theory_error(spectrum: Spectrum, n: float, ridge: float = 0.0):
     """``(E_g, kappa, per_mode)``: the predicted population error of kernel regression with n samples.
 
-    ``E_g = 1/(1 - gamma) sum_k kappa^2 vbar_k^2 / (n eta_k + kappa)^2`` with
-    ``gamma = sum_k n eta_k^2 / (n eta_k + kappa)^2`` (Bordelon, Canatar & Pehlevan 2020;
-    Canatar, Bordelon & Pehlevan 2021); ``per_mode`` is each mode's term of the sum, divided by
-    ``1 - gamma``.
+    ``E_g = 1/(1 - chi) sum_k kappa^2 vbar_k^2 / (n rho_k + kappa)^2`` with
+    ``chi = sum_k n rho_k^2 / (n rho_k + kappa)^2`` (Bordelon, Canatar & Pehlevan 2020;
+    Canatar, Bordelon & Pehlevan 2021; ``rho_k`` the population eigenvalues, notebook 07's
+    notation); ``per_mode`` is each mode's term of the sum, divided by ``1 - chi``.
     """
     eta, power = spectrum.eigenvalues, spectrum.target_power
     kappa = solve_kappa(eta, n, ridge)
