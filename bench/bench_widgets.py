@@ -125,7 +125,7 @@ def measure(spec: str, rounds: int, max_values: int) -> dict:
     start = time.perf_counter()
     demo = builder()
     result["build_s"] = time.perf_counter() - start
-    from course_utils.widgets import InteractiveFigure
+    from course_utils.figures.interactive import InteractiveFigure
 
     if not isinstance(demo, InteractiveFigure):
         result.update(ok=False, error=f"builder returned {type(demo).__name__}, not an InteractiveFigure")

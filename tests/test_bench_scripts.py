@@ -113,3 +113,12 @@ def test_widget_helpers_find_demos_and_control_values():
     module.flow_demo, module._private_demo, module.helper = flow_demo, _private_demo, len
     assert bench_widgets.demo_builders(module) == ["flow_demo"]
     assert all(name.startswith("course_utils.figures.nb") for name in bench_widgets.discover_modules())
+
+
+def test_widget_bench_measures_a_real_demo():
+    # end to end on the cheapest demo: the builder runs, every control is moved and timed
+    import bench_widgets
+
+    result = bench_widgets.measure("course_utils.figures.nb05:filter_demo", rounds=1, max_values=2)
+    assert result["ok"], result.get("error")
+    assert result["build_s"] > 0 and {"width", "time"} <= set(result["controls"])
