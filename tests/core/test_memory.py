@@ -72,12 +72,14 @@ def _count_full_clears(monkeypatch):
 
 @pytest.fixture
 def budget_400(monkeypatch):
-    monkeypatch.setenv("COURSE_MEMORY_BUDGET_MB", "400")
+    """A compiled training loop in the cache, then a 400 MB budget against scripted readings."""
     monkeypatch.setattr(_memory, "_floor_mb", 0.0)
+    monkeypatch.setenv("COURSE_MEMORY_BUDGET_MB", "0")  # compile it whatever this test process holds
+    _run()
+    monkeypatch.setenv("COURSE_MEMORY_BUDGET_MB", "400")
 
 
 def test_a_heap_trim_that_suffices_keeps_every_program(monkeypatch, budget_400):
-    _run()
     full = _count_full_clears(monkeypatch)
     _scripted_rss(monkeypatch, [500.0, 350.0])  # over budget; under it once the free heap is returned
     assert not _memory.release_compiled_programs()
@@ -85,7 +87,6 @@ def test_a_heap_trim_that_suffices_keeps_every_program(monkeypatch, budget_400):
 
 
 def test_the_large_programs_go_first(monkeypatch, budget_400):
-    _run()
     full = _count_full_clears(monkeypatch)
     _scripted_rss(monkeypatch, [500.0, 500.0, 350.0])  # still over after the trim, under after the large programs
     assert _memory.release_compiled_programs()
@@ -93,7 +94,6 @@ def test_the_large_programs_go_first(monkeypatch, budget_400):
 
 
 def test_everything_goes_when_the_large_programs_are_not_enough(monkeypatch, budget_400):
-    _run()
     full = _count_full_clears(monkeypatch)
     _scripted_rss(monkeypatch, [500.0, 500.0, 450.0, 300.0])
     assert _memory.release_compiled_programs()
