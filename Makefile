@@ -20,16 +20,21 @@ NO_BROWSER ?=
 LAB_ARGS ?=
 # Jupyter refuses to start as root unless told; containers and Binder-like machines run as root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
-# Voila demo options: make demo DEMO_PORT=8866
+# The instructor's deck (tools/deck.py): make demo DEMO_PORT=8866 DEMO_NOTEBOOKS=00,04 DEMO_THEME=dark
+# DEMO_ARGS="--classroom --token SECRET" serves the classroom network (students' machines) too.
 DEMO_PORT ?= 8866
+DEMO_NOTEBOOKS ?=
+DEMO_THEME ?= light
+DEMO_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup dev-setup hub-proxy hub-load class-link lab test test-fast demo bench site badges binder-check chromium clean help
+.PHONY: setup dev-setup hub-proxy hub-load class-link lab test test-fast demo demo-notebooks deck bench site badges binder-check chromium clean help
 
 help:
 	@echo "make lab    - set up .venv and open the course in JupyterLab"
 	@echo "make test   - set up .venv and run every test layer"
-	@echo "make demo   - instructor mode: the interactive figures in Voila, code hidden"
+	@echo "make demo   - the instructor's deck: one slide per live demo, pre-run, on 127.0.0.1:$(DEMO_PORT)"
+	@echo "make demo-notebooks - every whole notebook in Voila, code hidden"
 	@echo "make bench  - benchmarks, recorded in bench/README.md"
 	@echo "make site   - render the executed notebooks to a static site in _site/"
 	@echo "make badges - write every Binder/Colab/Voila link from [tool.course] in pyproject.toml"
@@ -83,13 +88,21 @@ chromium:
 
 test: dev-setup chromium $(HUB_PROXY)
 	$(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg $(PYTEST_ARGS)
+		--nbval-sanitize-with tests/nbval_sanitize.cfg --durations=25 $(PYTEST_ARGS)
 
 # Unit and widget tests only (no notebooks, no browser): a quick loop while editing.
 test-fast: dev-setup
 	$(BIN)/python -m pytest tests -m "not browser and not slow" $(PYTEST_ARGS)
 
 demo: setup
+	$(BIN)/python tools/deck.py serve --port $(DEMO_PORT) --theme $(DEMO_THEME) \
+		$(if $(DEMO_NOTEBOOKS),--notebooks $(DEMO_NOTEBOOKS),) $(DEMO_ARGS)
+
+# Write the decks into _deck/ without serving them (to look at or to copy).
+deck: setup
+	$(BIN)/python tools/deck.py build $(if $(DEMO_NOTEBOOKS),--notebooks $(DEMO_NOTEBOOKS),)
+
+demo-notebooks: setup
 	bash tools/demo.sh $(DEMO_PORT)
 
 bench: dev-setup
@@ -106,4 +119,4 @@ binder-check:
 	bash tools/binder_check.sh
 
 clean:
-	rm -rf _site screenshots .pytest_cache
+	rm -rf _site _deck screenshots .pytest_cache

@@ -18,7 +18,7 @@ sys.path.insert(0, HERE)
 import common  # noqa: E402
 
 README = os.path.join(HERE, "README.md")
-SECTIONS = ["ntk", "nt", "analytic", "flow", "gflops", "notebooks", "widgets", "hub"]
+SECTIONS = ["ntk", "nt", "analytic", "flow", "gflops", "notebooks", "widgets", "hub", "deck"]
 
 # goals from the issues (benchmarks, not timed tests)
 GOAL_STRUCTURED_VS_JACOBIAN = 20.0  # depth 3, width 512, n 128
@@ -31,6 +31,7 @@ GOAL_FIRST_FIGURE_S = {"00_start_here.ipynb": 3.0}  # others: GOAL_FIRST_FIGURE_
 GOAL_FIRST_FIGURE_OTHER_S = 5.0
 GOAL_HUB_STUDENT_MB = 1536.0  # JupyterLab server + two notebooks' kernels
 GOAL_STEADY_S, GOAL_FIRST_MOVE_S = 0.150, 1.0
+GOAL_DECK_FIRST_SLIDE_S = 2.0  # issue 15: every deck's first slide within 2 s of the request
 
 
 # ---------------------------------------------------------------------- formatting
@@ -508,9 +509,52 @@ def render_goals(results) -> str:
                      + (f" (not: {', '.join(slow)})" if slow else ""), verdict(not slow)])
         rows.append(["widget first move < 1 s", f"{len(controls) - len(first)}/{len(controls)} controls"
                      + (f" (not: {', '.join(first)})" if first else ""), verdict(not first)])
+    deck = results.get("deck", {})
+    if deck.get("ok"):
+        late = [f"{d['deck'][:2]} {d['first_show_s']:.2f} s" for d in deck["decks"] if d["first_show_s"] > GOAL_DECK_FIRST_SLIDE_S]
+        rows.append([f"deck: every deck's first slide within {GOAL_DECK_FIRST_SLIDE_S:.0f} s (pre-run, `make demo`)",
+                     f"{len(deck['decks']) - len(late)}/{len(deck['decks'])}" + (f" (not: {', '.join(late)})" if late else ""),
+                     verdict(not late)])
+        controls = _deck_controls(deck)
+        slow = [f"{d['deck'][:2]}.{s['slide']}:{name} {c['median_s'] * 1e3:.0f} ms" for d, s, name, c in controls
+                if c["median_s"] >= GOAL_STEADY_S]
+        rows.append(["deck: control update < 150 ms in the browser (median)", f"{len(controls) - len(slow)}/{len(controls)}"
+                     + (f" (not: {', '.join(slow)})" if slow else ""), verdict(not slow)])
     if not rows:
         return "(no results yet)"
     return table(["goal", "measured", "met"], rows)
+
+
+def _deck_controls(section):
+    return [(d, s, name, c) for d in section.get("decks", []) for s in d["slides"] for name, c in s["controls"].items()]
+
+
+def render_deck(section) -> str:
+    if not section.get("ok"):
+        return f"Not measured: {section.get('error', 'no result')}.\n\n" + _run_line(section)
+    rows = []
+    for d in section["decks"]:
+        for s in d["slides"]:
+            for name, c in s["controls"].items():
+                rows.append([d["deck"][:2], f"{s['slide']}. {s['title'][:60]}", fmt_time(s["show_s"]), name,
+                             fmt_time(c["first_s"]), fmt_time(c["median_s"]), fmt_time(max(c["latency_s"])),
+                             verdict(c["median_s"] < GOAL_STEADY_S)])
+    ready = ", ".join(f"{k[:2]} {v:.0f} s" for k, v in sorted(section.get("deck_ready_s", {}).items()))
+    shows = ", ".join(f"{d['deck'][:2]} {d['first_show_s']:.2f} s ({d['browser_cache']} cache; first figure "
+                      f"{d['first_figure_s']:.2f} s)" for d in section["decks"])
+    ref = section.get("reference")
+    text = (f"`make demo` (tools/deck.py serve, figures at {section.get('dpi')} dpi) on {section.get('cpus')} cores, "
+            f"every deck pre-run at once: READY after {fmt_time(section.get('ready_s'))} (per deck: {ready}). "
+            f"Chromium at 1920x1080 with the keyboard only. First slide (the index) on screen after the request: "
+            f"{shows}.")
+    if ref:
+        text += (f" Reference, same run: the whole notebook {ref['notebook']} in Voila with a pre-run kernel "
+                 f"(`make demo-notebooks`, DEMO_PREHEAT=1) showed its first figure {ref['first_figure_s']:.2f} s "
+                 "after the request.")
+    text += (" Per slide: PageDown to its figure drawn (`show`). Per control: arrow key to the new image in the "
+             "page (kernel redraw, PNG transfer, decode); first press, median of the later presses, worst.\n\n")
+    text += table(["nb", "slide", "show", "control", "first press", "median", "worst", "median < 150 ms"], rows)
+    return text + "\n\n" + _run_line(section)
 
 
 def render_hub(section) -> str:
@@ -549,6 +593,8 @@ def render_all(results) -> dict:
         blocks["widgets"] = render_widgets(results["widgets"])
     if "hub" in results:
         blocks["hub"] = render_hub(results["hub"])
+    if "deck" in results:
+        blocks["deck"] = render_deck(results["deck"])
     return blocks
 
 

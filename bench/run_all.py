@@ -18,6 +18,8 @@ Sections (``--only`` takes a comma-separated list):
     hub        a real JupyterHub on 127.0.0.1 with 8 simulated students (tools/hub_load.py)
     widgets    build / first-move / steady-state latency of every demo builder
                ``course_utils/figures/nbXX.py: *_demo``
+    deck       the instructor's deck (`make demo`) in Chromium: start-up, each deck's first
+               slide, each slide's figure and each control's update (bench/bench_deck.py)
 
 Every measurement runs in its own subprocess (one configuration per process: memory peaks
 do not mix, and a crash or an out-of-memory kill loses one row). Results are merged into
@@ -444,8 +446,23 @@ def section_hub(args):
     return result
 
 
+def section_deck(args):
+    """`make demo`'s decks in a real browser (bench/bench_deck.py), with the whole-notebook reference."""
+    cmd = [PYTHON, os.path.join(HERE, "bench_deck.py"), "--presses", "3" if args.quick else "5"]
+    if args.quick:
+        cmd += ["--notebooks", "00", "--no-reference"]
+    result, status = run_child(cmd, timeout=3000, cache=args.jax_cache)
+    out = dict(result or {"ok": False, "error": status})
+    if status:
+        out["error"] = status
+    out["machine"] = machine_info()
+    log(f"  deck: READY after {fmt_time(out.get('ready_s'))}" if out.get("ok") else f"  deck: {out.get('error')}")
+    return out
+
+
 RUNNERS = {"ntk": section_ntk, "nt": section_nt, "analytic": section_analytic, "flow": section_flow,
-           "gflops": section_gflops, "notebooks": section_notebooks, "widgets": section_widgets, "hub": section_hub}
+           "gflops": section_gflops, "notebooks": section_notebooks, "widgets": section_widgets, "hub": section_hub,
+           "deck": section_deck}
 
 
 

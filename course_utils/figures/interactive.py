@@ -261,6 +261,29 @@ COURSE_RC = {
 }
 
 
+# The dpi an InteractiveFigure gets when its maker does not choose one. Fonts are in points, so
+# a higher dpi enlarges the figure and its text together: the instructor's deck sets it for a
+# projector (tools/deck.py), at a cost per redraw that grows with the pixel count.
+_DEFAULT_DPI = {"dpi": COURSE_RC["figure.dpi"]}
+
+
+def set_default_dpi(dpi: int | None = None) -> int:
+    """Set the dpi of every ``InteractiveFigure`` made from now on; return the previous value.
+
+    ``None`` restores the course's default (100). Figures already made keep their dpi.
+    """
+    dpi = COURSE_RC["figure.dpi"] if dpi is None else _validate.positive_int(dpi, "dpi", minimum=50)
+    if dpi > 400:
+        raise ValueError(f"dpi must be at most 400 (a larger image is slow to redraw); got {dpi}")
+    previous, _DEFAULT_DPI["dpi"] = _DEFAULT_DPI["dpi"], dpi
+    return previous
+
+
+def default_dpi() -> int:
+    """The dpi an ``InteractiveFigure`` gets when none is given (see ``set_default_dpi``)."""
+    return _DEFAULT_DPI["dpi"]
+
+
 def course_style():
     """The course's figure style as a context manager or decorator (``matplotlib.rc_context``).
 
@@ -299,7 +322,8 @@ class InteractiveFigure:
     extra : further controls ``{"name": widget}`` passed to ``draw`` by name.
     expensive : names of controls whose change may take a while (default: width); they
         show a "computing" note and should have ``continuous_update=False``.
-    nrows, ncols, figsize, dpi : the figure's layout; modest dpi keeps updates fast.
+    nrows, ncols, figsize, dpi : the figure's layout; modest dpi keeps updates fast (``None``:
+        ``default_dpi()``, 100 unless the deck raised it for a projector).
     title : optional heading shown above the controls.
     """
 
@@ -316,7 +340,7 @@ class InteractiveFigure:
         nrows: int = 1,
         ncols: int = 1,
         figsize=(7.0, 3.2),
-        dpi: int = COURSE_RC["figure.dpi"],
+        dpi: int | None = None,
         title: str | None = None,
     ):
         if not callable(draw):
@@ -333,7 +357,7 @@ class InteractiveFigure:
             self.controls[name] = control
         self.expensive = set(expensive)
         with course_style():
-            self.fig = Figure(figsize=figsize, dpi=dpi)
+            self.fig = Figure(figsize=figsize, dpi=default_dpi() if dpi is None else _validate.positive_int(dpi, "dpi"))
             self.axes = np.atleast_1d(self.fig.subplots(nrows, ncols)).ravel()
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
         self.status = widgets.HTML(value="")

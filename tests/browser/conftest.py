@@ -8,7 +8,8 @@
 - ``lab_server``: one JupyterLab from the project's venv on 127.0.0.1, a random free port and
   a token, serving a temporary copy of notebooks/ with every output stripped, with its own
   settings (no news/update checks) and workspace folders.
-- ``voila_server``: `make demo`'s own command (tools/demo.sh) on a random free port.
+- ``voila_server``: the whole-notebook Voila mode (tools/demo.sh, `make demo-notebooks`) on a free port.
+- ``deck_server``: `make demo`'s own command (tools/deck.py serve) on a free port, once it is READY.
 Screenshots go to ./screenshots/ (ignored by git) for a human to look at.
 """
 
@@ -19,6 +20,7 @@ import os
 import re
 import secrets
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -229,3 +231,36 @@ def voila_server(tmp_path_factory, chromium_path):
         yield {"url": url, "log": server.log}
     finally:
         server.stop()
+
+
+DECK_READY_TIMEOUT = 900  # seconds for every deck to pre-run (2 cores, all decks at once)
+
+
+@pytest.fixture(scope="session")
+def deck_server(tmp_path_factory, chromium_path):
+    """`make demo` (tools/deck.py serve) on a free port, decks in a temporary folder, once READY."""
+    base = tmp_path_factory.mktemp("deck")
+    env = isolated_jupyter_env(base)
+    port = free_port()
+    cmd = [sys.executable, str(ROOT / "tools" / "deck.py"), "serve", "--port", str(port),
+           "--deck-dir", str(base / "decks"), "--ready-timeout", str(DECK_READY_TIMEOUT)]
+    server = Server(cmd, base / "serve.log", env=env, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    started = time.monotonic()
+    try:
+        wait_for_http(f"{url}/", 90, server.process, server.log)
+        deadline = time.monotonic() + DECK_READY_TIMEOUT + 30
+        while "deck: READY" not in server.log.read_text():
+            assert server.process.poll() is None, "deck server stopped:\n" + server.log.read_text()[-4000:]
+            assert "not ready after" not in server.log.read_text(), server.log.read_text()[-4000:]
+            assert time.monotonic() < deadline, "no READY line:\n" + server.log.read_text()[-4000:]
+            time.sleep(1)
+        lines = server.log.read_text()
+        print(f"\ndeck server ready in {time.monotonic() - started:.0f} s:\n" +
+              "\n".join(line for line in lines.splitlines() if line.startswith("deck:")))
+        yield {"url": url, "log": server.log, "decks": base / "decks", "serve_log": lines}
+    finally:
+        server.stop()
+        voila_log = base / "decks" / ".voila.log"
+        if voila_log.exists():
+            print("Voila's log (tail):\n" + voila_log.read_text()[-2000:])

@@ -1,10 +1,11 @@
-"""`make demo` (Voila, code hidden) in a real browser (issue 6, items 1 and 4).
+"""`make demo-notebooks` (whole notebooks in Voila, code hidden) in a real browser (issue 6).
 
-Starts tools/demo.sh (the command `make demo` runs) on a free port, checks the index lists
-every notebook, then opens the start notebook and one heavier notebook: the page renders
-without an error and without code, and moving the width and the time control of its first
-interactive figure with the arrow keys changes the figure. Voila runs each notebook in a
-fresh kernel per page load, so these pages are the slow part (about 10-30 s each here).
+Starts tools/demo.sh (the command `make demo-notebooks` runs) on a free port, checks the index
+lists every notebook, then opens the start notebook: the page renders without an error and
+without code, and moving the width and the time control of its first interactive figure with
+the arrow keys changes the figure. Voila runs each notebook in a fresh kernel per page load, so
+a page is slow (10-30 s here); the other notebooks' demos are walked in Voila by the deck's
+test (test_deck.py), so one whole page is enough here.
 Screenshots: screenshots/voila_<notebook>.png and voila_index.png.
 """
 
@@ -22,9 +23,9 @@ RENDER_TIMEOUT = 300  # seconds for Voila to execute and render one notebook
 
 
 def _pages() -> list[str]:
-    """The start notebook and 04 (gradient flow; two figures) when they exist."""
+    """The start notebook (when it exists)."""
     names = notebook_names()
-    chosen = [n for n in names if n.startswith(("00_", "04_"))]
+    chosen = [n for n in names if n.startswith("00_")]
     return chosen or names[:1]
 
 
