@@ -542,14 +542,19 @@ def render_deck(section) -> str:
     ready = ", ".join(f"{k[:2]} {v:.0f} s" for k, v in sorted(section.get("deck_ready_s", {}).items()))
     shows = ", ".join(f"{d['deck'][:2]} {d['first_show_s']:.2f} s ({d['browser_cache']} cache; first figure "
                       f"{d['first_figure_s']:.2f} s)" for d in section["decks"])
+    reopen = section.get("reopen")
+    if reopen:
+        shows += (f"; opened a second time (a reload: its pre-run kernel spent, a fresh one runs the deck) "
+                  f"{reopen['deck'][:2]} {reopen['first_show_s']:.1f} s")
     ref = section.get("reference")
     text = (f"`make demo` (tools/deck.py serve, figures at {section.get('dpi')} dpi) on {section.get('cpus')} cores, "
             f"every deck pre-run at once: READY after {fmt_time(section.get('ready_s'))} (per deck: {ready}). "
             f"Chromium at 1920x1080 with the keyboard only. First slide (the index) on screen after the request: "
             f"{shows}.")
     if ref:
-        text += (f" Reference, same run: the whole notebook {ref['notebook']} in Voila with a pre-run kernel "
-                 f"(`make demo-notebooks`, DEMO_PREHEAT=1) showed its first figure {ref['first_figure_s']:.2f} s "
+        text += (f" Reference, same run: the whole notebook {ref['notebook']} alone in Voila with a pre-run kernel "
+                 f"(`make demo-notebooks`, DEMO_PREHEAT=1; requested once its pre-run had settled, after "
+                 f"{ref.get('pre_run_s', float('nan')):.0f} s) showed its first figure {ref['first_figure_s']:.2f} s "
                  "after the request.")
     text += (" Per slide: PageDown to its figure drawn (`show`). Per control: arrow key to the new image in the "
              "page (kernel redraw, PNG transfer, decode); first press, median of the later presses, worst.\n\n")

@@ -122,3 +122,21 @@ def test_widget_bench_measures_a_real_demo():
     result = bench_widgets.measure("course_utils.figures.nb05:filter_demo", rounds=1, max_values=2)
     assert result["ok"], result.get("error")
     assert result["build_s"] > 0 and {"width", "time"} <= set(result["controls"])
+
+
+def test_deck_section_renders_and_judges_its_goals():
+    slide = {"slide": 1, "title": "Interactive demo 4.1: a test", "show_s": 0.05,
+             "controls": {"width": {"first_s": 0.3, "latency_s": [0.3, 0.12, 0.13], "median_s": 0.125},
+                          "time": {"first_s": 0.2, "latency_s": [0.2, 0.2, 0.21], "median_s": 0.205}}}
+    section = {"ok": True, "dpi": 120, "cpus": 2, "ready_s": 30.0, "deck_ready_s": {"04_gradient_flow_ode": 30.0},
+               "decks": [{"deck": "04_gradient_flow_ode", "first_show_s": 2.5, "first_figure_s": 2.9,
+                          "browser_cache": "empty", "slides": [slide]}],
+               "reopen": {"deck": "04_gradient_flow_ode", "first_show_s": 12.0}, "machine": {}}
+    text = report.render_deck(section)
+    rows = [line for line in text.splitlines() if line.startswith("| 04 |")]
+    assert len(rows) == 2 and rows[0].endswith("| yes |") and rows[1].endswith("| **NO** |")
+    assert "second time" in text and "12.0 s" in text
+    goals = report.render_goals({"deck": section})
+    assert "first slide within 2 s" in goals and "0/1 (not: 04 2.50 s)" in goals
+    assert "1/2 (not: 04.1:time 205 ms)" in goals
+    assert "Not measured" in report.render_deck({"ok": False, "error": "no chromium", "machine": {}})

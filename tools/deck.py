@@ -20,19 +20,22 @@ is built that way); adding one to a notebook adds a slide.
 (tools/deck_template: one slide at a time, keyboard navigation, projector sizes, light or dark),
 code hidden, every deck pre-run in its own kernel at start-up, and prints a line per deck as it
 becomes ready and one line when all are. It serves 127.0.0.1 only, unless ``--classroom`` is
-given: then it listens on every interface and requires ``--token`` (students open
-``http://<this machine>:PORT/?token=SECRET``).
+given: then it listens on every interface and asks for a token (``--token``, or a random one it
+prints; students open ``http://<this machine>:PORT/?token=SECRET``).
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import builtins
 import json
 import os
 import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -83,10 +86,6 @@ def _source(cell) -> str:
     return "".join(source) if isinstance(source, list) else source
 
 
-def _strip_launch_links(markdown: str) -> str:
-    return "\n".join(line for line in markdown.splitlines() if "<!-- launch links -->" not in line)
-
-
 def read_deck(path: Path) -> Deck:
     """The deck of one notebook: its title and its demos, in order.
 
@@ -113,6 +112,7 @@ def read_deck(path: Path) -> Deck:
         if not module:
             raise ValueError(f"{path.name}: cell {index} builds a demo but the notebook never imports "
                              "'from course_utils.figures import nbNN as figures'")
+        _check_self_contained(code, path.name, index)
         heading_title, before = _heading_before(cells, index)
         think = ""
         if index + 1 < len(cells) and cells[index + 1].cell_type == "markdown":
@@ -125,6 +125,36 @@ def read_deck(path: Path) -> Deck:
     return deck
 
 
+DECK_NAMES = {"figures", "interactive"}  # what a deck's setup cell defines for its demo cells
+
+
+def _check_self_contained(code: str, notebook: str, index: int) -> None:
+    """A demo cell runs alone in its deck: it may use only ``figures``, builtins and its own names.
+
+    Raises ValueError naming the notebook variables it would miss (found at build time, not in
+    front of a class). IPython magics (``%...``) are left out of the check.
+    """
+    source = "\n".join(line for line in code.splitlines() if not line.lstrip().startswith(("%", "!")))
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as err:
+        raise ValueError(f"{notebook}: demo cell {index} is not valid Python: {err}") from None
+    defined = set(DECK_NAMES) | set(dir(builtins))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            defined.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            defined.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined.add(node.name)
+        elif isinstance(node, ast.arg):
+            defined.add(node.arg)
+    missing = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - defined)
+    if missing:
+        raise ValueError(f"{notebook}: demo cell {index} uses {', '.join(missing)} from the notebook; a deck runs "
+                         "the demo cell alone, so pass what it needs to figures.<name>_demo(...) or compute it there")
+
+
 def _heading_before(cells, index: int) -> tuple[str, str]:
     """The nearest heading above cell ``index`` and the Markdown from it to the demo.
 
@@ -133,6 +163,8 @@ def _heading_before(cells, index: int) -> tuple[str, str]:
     """
     for j in range(index - 1, -1, -1):
         cell = cells[j]
+        if cell.cell_type == "code" and DEMO_CALL.search(_source(cell)):
+            break  # the previous demo: its heading is not this one's
         if cell.cell_type != "markdown":
             continue
         text = _source(cell)
@@ -186,22 +218,29 @@ def deck_notebook(deck: Deck, decks: list[Deck], dpi: int = PROJECTOR_DPI) -> nb
         "_deck_started = _deck_time.perf_counter()\n"
         "from course_utils.figures import interactive\n"
         f"from course_utils.figures import {deck.figures_module} as figures\n"
-        f"interactive.set_default_dpi({int(dpi)})   # projector size: figure and fonts scale together\n"
+        f"_deck_previous_dpi = interactive.set_default_dpi({int(dpi)})   # projector size: figure and fonts scale together\n"
     )
     cells = [nbformat.v4.new_code_cell(setup, metadata=_slide_meta(-1, "setup")),
              nbformat.v4.new_markdown_cell(_index_markdown(decks, deck), metadata=_slide_meta(0, "index"))]
     for k, demo in enumerate(deck.demos, start=1):
-        heading = f"## {demo.title}\n\n<span class='deck-where'>{deck.title} · demo {k} of {len(deck.demos)}</span>"
+        label, _, name = demo.title.partition(":")
+        number = label.replace("Interactive demo", "").strip() if name else ""
+        heading = (f"## {name.strip() if name else demo.title}\n\n<span class='deck-where'>{deck.title}"
+                   + (f" · demo {number} in the notebook" if number else "") + "</span>")
         cells.append(nbformat.v4.new_markdown_cell(heading, metadata=_slide_meta(k, "title")))
         cells.append(nbformat.v4.new_code_cell(demo.code, metadata=_slide_meta(k, "demo")))
         notes = demo.notes or "_(no notes in the notebook for this demo)_"
         cells.append(nbformat.v4.new_markdown_cell(notes, metadata=_slide_meta(k, "notes")))
     ready = (
-        "# Tell `tools/deck.py serve` this deck has run (it prints a ready line per deck).\n"
+        "# Visit every width (and every other expensive control's value) of each demo once now, so\n"
+        "# that no first move makes the class wait; then tell `tools/deck.py serve` this deck is ready.\n"
+        "_deck_visited = interactive.prefetch_all()\n"
         "import json as _deck_json, os as _deck_os, pathlib as _deck_pathlib\n"
         f"if _deck_os.environ.get({READY_ENV!r}):\n"
-        f"    _deck_pathlib.Path(_deck_os.environ[{READY_ENV!r}], {deck.stem + '.json'!r}).write_text(_deck_json.dumps(\n"
-        "        {'seconds': _deck_time.perf_counter() - _deck_started, 'pid': _deck_os.getpid()}))\n"
+        f"    _deck_marker = _deck_pathlib.Path(_deck_os.environ[{READY_ENV!r}], {deck.stem + '.json'!r})\n"
+        "    _deck_marker.with_suffix('.tmp').write_text(_deck_json.dumps(\n"
+        "        {'seconds': _deck_time.perf_counter() - _deck_started, 'visited': _deck_visited, 'pid': _deck_os.getpid()}))\n"
+        "    _deck_os.replace(_deck_marker.with_suffix('.tmp'), _deck_marker)  # whole, or not there\n"
     )
     cells.append(nbformat.v4.new_code_cell(ready, metadata=_slide_meta(-1, "setup")))
     nb.cells = cells
@@ -215,8 +254,12 @@ def build(out_dir: Path = DECK_DIR, notebook_dir: Path = NOTEBOOK_DIR, only: lis
     if not decks:
         raise ValueError(f"no notebook in {notebook_dir} has an interactive demo")
     out_dir = Path(out_dir)
+    if out_dir.resolve() == Path(notebook_dir).resolve():
+        raise ValueError(f"the decks cannot be written into the notebooks' own folder {notebook_dir}")
     if out_dir.exists():
         for old in out_dir.glob("*.ipynb"):
+            if "deck" not in nbformat.read(old, as_version=4).metadata:
+                raise ValueError(f"{old} is not a deck (no deck metadata): the decks need a folder of their own")
             old.unlink()
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -229,22 +272,23 @@ def build(out_dir: Path = DECK_DIR, notebook_dir: Path = NOTEBOOK_DIR, only: lis
 
 # ----------------------------------------------------------------------------- serving
 def voila_command(deck_dir: Path, port: int, *, theme: str = "light", classroom: bool = False,
-                  token: str | None = None, refill_delay: float = 600.0) -> list[str]:
+                  token: str | None = None, refill_delay: float = 3600.0) -> list[str]:
     """Voila's command line for the decks (tests and the bench run exactly this)."""
     if theme not in ("light", "dark"):
         raise ValueError(f"theme must be 'light' or 'dark'; got {theme!r}")
     if classroom and not token:
         raise ValueError("--classroom serves every interface: give --token too (students add ?token=... to the URL)")
-    voila = Path(sys.executable).with_name("voila")
     return [
-        str(voila if voila.exists() else "voila"), str(deck_dir), "--no-browser",
+        sys.executable, str(ROOT / "tools" / "deck_voila.py"), str(deck_dir), "--no-browser",
         f"--Voila.ip={'0.0.0.0' if classroom else '127.0.0.1'}", f"--port={port}", "--Voila.port_retries=0",
         f"--template={TEMPLATE_NAME}", f"--theme={theme}",
-        "--VoilaConfiguration.strip_sources=True", "--VoilaConfiguration.show_tracebacks=True",
+        # tracebacks help the instructor; students on the classroom network get the message only
+        "--VoilaConfiguration.strip_sources=True", f"--VoilaConfiguration.show_tracebacks={not classroom}",
         "--VoilaConfiguration.extension_denylist=jupytext", "--VoilaConfiguration.extension_denylist=jupyterlab-jupytext",
         "--VoilaExecutor.timeout=300", "--VoilaExecutor.startup_timeout=120",
-        # one pre-run kernel per deck; a used kernel is replaced only after refill_delay seconds,
-        # so re-running a deck does not take the CPU from the demo the instructor is showing
+        # one pre-run kernel per deck; a used one is replaced only after refill_delay seconds, so
+        # a spare pre-run does not take the CPU from the demo being shown (deck_voila.py makes a
+        # page that finds no started kernel start a fresh one at once instead of waiting)
         "--preheat_kernel=True", "--pool_size=1", f"--VoilaKernelManager.fill_delay={float(refill_delay)}",
         *([f"--Voila.token={token}"] if token else []),
     ]
@@ -269,12 +313,26 @@ def wait_until_ready(ready_dir: Path, stems: list[str], started: float, process:
         for stem in stems:
             marker = Path(ready_dir) / f"{stem}.json"
             if stem not in ready and marker.exists():
+                try:
+                    run = json.loads(marker.read_text())
+                except ValueError:  # caught while the kernel writes it: read it next round
+                    continue
                 ready[stem] = time.monotonic() - started
-                run = json.loads(marker.read_text() or "{}").get("seconds", float("nan"))
-                echo(f"deck: {stem} ready after {ready[stem]:.0f} s (its demos took {run:.1f} s)  [{len(ready)}/{len(stems)}]",
+                echo(f"deck: {stem} ready after {ready[stem]:.0f} s (its demos and {run.get('visited', '?')} first "
+                     f"visits took {run.get('seconds', float('nan')):.1f} s)  [{len(ready)}/{len(stems)}]",
                      flush=True)
         time.sleep(0.25)
     return ready
+
+
+def _lan_address() -> str:
+    """This machine's address on its network, best effort (no packet is sent)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.connect(("10.255.255.255", 1))
+            return sock.getsockname()[0]
+    except OSError:
+        return socket.gethostname()
 
 
 def _die_with_parent() -> None:
@@ -309,11 +367,15 @@ def serve(args) -> int:
     with open(log_path, "w") as log:
         process = subprocess.Popen(cmd, env=voila_env(ready_dir), stdout=log, stderr=subprocess.STDOUT,
                                    preexec_fn=_die_with_parent)
-    host = "127.0.0.1" if not args.classroom else "<this machine's address>"
+    host = "127.0.0.1" if not args.classroom else _lan_address()
     query = f"?token={token}" if token else ""
     print(f"deck: pre-running {len(stems)} deck(s) ({', '.join(stems)}); Voila's log: {log_path}", flush=True)
     try:
-        wait_until_ready(ready_dir, stems, started, process, timeout=args.ready_timeout)
+        try:
+            wait_until_ready(ready_dir, stems, started, process, timeout=args.ready_timeout)
+        except RuntimeError as err:
+            print(f"deck: {err}; the end of Voila's log:\n{log_path.read_text()[-3000:]}", flush=True)
+            return 1
         missing = [s for s in stems if not (ready_dir / f"{s}.json").exists()]
         if missing:
             print(f"deck: not ready after {args.ready_timeout:.0f} s: {', '.join(missing)} (see {log_path})", flush=True)
@@ -349,8 +411,9 @@ def main(argv=None) -> int:
     serve_parser.add_argument("--classroom", action="store_true",
                               help="serve every network interface (students' machines), token required")
     serve_parser.add_argument("--token", default=os.environ.get("DEMO_TOKEN"))
-    serve_parser.add_argument("--refill-delay", type=float, default=600.0,
-                              help="seconds before a used deck kernel is replaced by a fresh pre-run one")
+    serve_parser.add_argument("--refill-delay", type=float, default=float(os.environ.get("DEMO_REFILL_S", 3600)),
+                              help="seconds before an opened deck gets a new spare pre-run kernel (default: an hour, "
+                                   "after the lecture)")
     serve_parser.add_argument("--ready-timeout", type=float, default=900.0)
     args = parser.parse_args(argv)
     try:

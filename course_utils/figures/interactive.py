@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import io
 import time as _time
+import weakref
 from typing import Callable, Sequence
 
 import ipywidgets as widgets
@@ -376,6 +377,7 @@ class InteractiveFigure:
         for name, control in self.controls.items():
             control.observe(self._on_change(name), names="value")
         self.redraw()
+        _LIVE.add(self)
 
     # ------------------------------------------------------------------ values
     @property
@@ -450,7 +452,37 @@ class InteractiveFigure:
         bundle["text/plain"] = f"InteractiveFigure({', '.join(f'{k}={v}' for k, v in self.values.items())})"
         return bundle
 
+    def prefetch(self) -> int:
+        """Visit every value of each expensive control once, the others as they are; then go back.
+
+        What a first visit computes (a width's training run, a depth's networks) is cached where it
+        is computed, so afterwards a move of one control from this state is only a redraw. The
+        instructor's deck calls this while it pre-runs, so no control makes a class wait. Each
+        visit goes through the same path as a student's move. Returns the number of values visited.
+        """
+        start = self.values
+        visited = 0
+        for name in sorted(self.expensive & set(self.controls)):
+            options = getattr(self.controls[name], "options", ())
+            for option in options:
+                value = option[1] if isinstance(option, tuple) else option
+                if value != start[name]:
+                    self.controls[name].value = value
+                    visited += 1
+            self.controls[name].value = start[name]
+        return visited
+
     def close(self) -> None:
         """Release the widgets (the figure is garbage-collected with this object)."""
+        _LIVE.discard(self)
         for widget in [*self.controls.values(), self.image, self.status, *self.widget.children, self.widget]:
             widget.close()
+
+
+# Every InteractiveFigure alive in this process (weakly held: a figure nobody refers to is gone).
+_LIVE: "weakref.WeakSet[InteractiveFigure]" = weakref.WeakSet()
+
+
+def prefetch_all() -> int:
+    """``prefetch()`` every InteractiveFigure alive in this kernel; return the values visited."""
+    return sum(figure.prefetch() for figure in list(_LIVE))

@@ -122,6 +122,18 @@ MARK_FIGURES_JS = """
 """
 
 
+def poll_page(page, predicate, timeout: float, what: str, interval_ms: int = 100):
+    """Call ``predicate()`` until it returns something true (returned), letting the page run
+    between calls; raise AssertionError(``what``) after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        page.wait_for_timeout(interval_ms)
+    raise AssertionError(f"{what} (waited {timeout:.0f} s)")
+
+
 def wait_for_figures(page, timeout: float = 60.0) -> int:
     """Wait until at least one interactive figure is drawn; return how many there are."""
     deadline = time.monotonic() + timeout

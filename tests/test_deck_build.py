@@ -53,7 +53,8 @@ def test_one_deck_per_notebook_one_slide_per_demo(built):
         assert sorted(k for k in slides if k > 0) == list(range(1, len(demos) + 1))
         for k, code in enumerate(demos, start=1):
             assert slides[k]["demo"] == code, f"{path.name} slide {k}: the demo cell is not copied verbatim"
-            assert slides[k]["title"].startswith("## ") and "demo" in slides[k]["title"].lower()
+            heading = deck.read_deck(ROOT / "notebooks" / path.name).demos[k - 1].title
+            assert slides[k]["title"].startswith("## " + (heading.partition(":")[2].strip() or heading))
             assert "**Think!" in slides[k]["notes"], f"{path.name} slide {k}: the Think! question is missing from the notes"
         assert "index" in slides[0]
         total += len(demos)
@@ -85,6 +86,7 @@ def test_the_deck_sets_the_projector_dpi_and_writes_its_ready_marker(built):
     nb = nbformat.read(paths[0], as_version=4)
     setup, ready = nb.cells[0].source, nb.cells[-1].source
     assert f"set_default_dpi({deck.PROJECTOR_DPI})" in setup
+    assert not setup.strip().splitlines()[-1].startswith("interactive.")  # no value displayed: setup stays hidden
     assert re.search(r"from course_utils\.figures import nb\d\d as figures", setup)
     assert deck.READY_ENV in ready and nb.cells[-1].metadata["deck"]["slide"] == -1
 
@@ -201,3 +203,109 @@ def test_set_default_dpi_scales_new_figures_only():
     finally:
         interactive.set_default_dpi(None)
     assert interactive.default_dpi() == 100
+
+
+def test_prefetch_visits_every_expensive_value_once_and_comes_back():
+    from course_utils.figures import interactive
+
+    seen = []
+
+    def draw(axes, width, time):
+        seen.append((width, time))
+
+    figure = interactive.InteractiveFigure(draw, widths=[16, 64, 256, 1024], times=[0.0, 1.0, 10.0],
+                                           width=64, time=1.0, figsize=(2.0, 1.0))
+    try:
+        seen.clear()
+        assert figure.prefetch() == 3  # the three other widths; time is cheap and not visited
+        assert sorted({w for w, _ in seen}) == [16, 64, 256, 1024] and {t for _, t in seen} == {1.0}
+        assert figure.values == {"width": 64, "time": 1.0}
+        assert figure in interactive._LIVE and interactive.prefetch_all() >= 3
+    finally:
+        figure.close()
+    assert figure not in interactive._LIVE
+
+
+def test_the_deck_prefetches_before_it_says_ready(built):
+    out, paths = built
+    ready = nbformat.read(paths[0], as_version=4).cells[-1].source
+    assert ready.index("interactive.prefetch_all()") < ready.index(deck.READY_ENV)
+
+
+def test_a_half_written_marker_is_read_on_the_next_round(tmp_path):
+    (tmp_path / "00_start_here.json").write_text('{"seconds": 3')
+    ready = deck.wait_until_ready(tmp_path, ["00_start_here"], 0.0, timeout=0.3, echo=lambda *a, **k: None)
+    assert ready == {}
+
+
+def test_a_demo_needing_notebook_variables_is_refused_at_build_time(tmp_path):
+    folder = _copy_notebooks(tmp_path)
+    target = folder / "04_gradient_flow_ode.ipynb"
+    nb = nbformat.read(target, as_version=4)
+    at = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "figures.flow_demo(" in c.source)
+    nb.cells[at].source = "demo = figures.flow_demo(widths=my_widths)\ndemo"
+    nbformat.write(nb, target)
+    with pytest.raises(ValueError, match="uses my_widths from the notebook"):
+        deck.read_deck(target)
+    # its own names, imports, builtins and magics are fine
+    deck._check_self_contained("%matplotlib inline\nw = [2 ** k for k in range(4)]\nimport math\nd = figures.x_demo(widths=w)\nprint(len(w)); d",
+                               "nb", 0)
+
+
+def test_a_demo_without_a_heading_does_not_take_the_previous_demos(tmp_path):
+    cells = [nbformat.v4.new_markdown_cell("# 09 · Test"),
+             nbformat.v4.new_code_cell("from course_utils.figures import nb04 as figures"),
+             nbformat.v4.new_markdown_cell("### Interactive demo 1.1: first\n\n**Try this:** one"),
+             nbformat.v4.new_code_cell("a = figures.flow_demo()\na"),
+             nbformat.v4.new_markdown_cell("**Think!** first question"),
+             nbformat.v4.new_code_cell("b = figures.discrete_demo()\nb")]
+    path = tmp_path / "09_test.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+    first, second = deck.read_deck(path).demos
+    assert first.title == "Interactive demo 1.1: first" and "first question" in first.notes
+    assert second.title == "discrete demo" and second.notes == ""
+
+
+def test_build_never_deletes_notebooks_that_are_not_decks(tmp_path):
+    folder = _copy_notebooks(tmp_path)
+    with pytest.raises(ValueError, match="notebooks' own folder"):
+        deck.build(folder, folder)
+    other = tmp_path / "mine"
+    other.mkdir()
+    shutil.copy(NOTEBOOKS[0], other / NOTEBOOKS[0].name)
+    with pytest.raises(ValueError, match="not a deck"):
+        deck.build(other, folder, only=["04"])
+    assert (other / NOTEBOOKS[0].name).exists()
+
+
+def test_deck_voila_counts_only_started_kernels():
+    import asyncio
+
+    import deck_voila
+
+    class Base:
+        def __init__(self):
+            self._pools = {}
+
+        async def get_rendered_notebook(self, name, *args, **kwargs):
+            return self._pools[name].pop(0)
+
+    manager = deck_voila.started_kernels_only(Base)()
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        started = loop.create_future()
+        started.set_result({"kernel_id": "ready"})
+        waiting = loop.create_future()  # a refill still sleeping out its delay
+        manager._pools["d.ipynb"] = [waiting, started]
+        assert manager.get_pool_size("d.ipynb") == 1
+        got = await manager.get_rendered_notebook("d.ipynb")
+        assert got is started and manager._pools["d.ipynb"] == [waiting]
+        assert manager.get_pool_size("d.ipynb") == 0  # a page now starts a fresh kernel instead of waiting
+        waiting.cancel()
+
+    # in a thread of its own: the browser tests' Playwright may hold this thread's event loop
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, scenario()).result(timeout=30)
