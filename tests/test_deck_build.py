@@ -205,8 +205,12 @@ def test_set_default_dpi_scales_new_figures_only():
     assert interactive.default_dpi() == 100
 
 
-def test_prefetch_visits_every_expensive_value_once_and_comes_back():
+def test_prefetch_visits_every_expensive_value_once_and_comes_back(monkeypatch):
+    import weakref
+
     from course_utils.figures import interactive
+
+    monkeypatch.setattr(interactive, "_LIVE", weakref.WeakSet())  # not the other tests' figures
 
     seen = []
 
@@ -220,7 +224,7 @@ def test_prefetch_visits_every_expensive_value_once_and_comes_back():
         assert figure.prefetch() == 3  # the three other widths; time is cheap and not visited
         assert sorted({w for w, _ in seen}) == [16, 64, 256, 1024] and {t for _, t in seen} == {1.0}
         assert figure.values == {"width": 64, "time": 1.0}
-        assert figure in interactive._LIVE and interactive.prefetch_all() >= 3
+        assert figure in interactive._LIVE and interactive.prefetch_all() == 3
     finally:
         figure.close()
     assert figure not in interactive._LIVE
@@ -309,3 +313,19 @@ def test_deck_voila_counts_only_started_kernels():
 
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, scenario()).result(timeout=30)
+
+
+def test_prefetch_raises_on_a_failing_value_and_restores_the_figure():
+    from course_utils.figures import interactive
+
+    def draw(axes, width, time):
+        if width == 256:
+            raise RuntimeError("this width is broken")
+
+    figure = interactive.InteractiveFigure(draw, widths=[16, 64, 256], times=[0.0, 1.0], width=16, figsize=(2.0, 1.0))
+    try:
+        with pytest.raises(RuntimeError, match="broken"):
+            figure.prefetch()
+        assert figure.width == 16 and figure.last_error is None
+    finally:
+        figure.close()

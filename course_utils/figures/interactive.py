@@ -464,12 +464,14 @@ class InteractiveFigure:
         visited = 0
         for name in sorted(self.expensive & set(self.controls)):
             options = getattr(self.controls[name], "options", ())
-            for option in options:
-                value = option[1] if isinstance(option, tuple) else option
-                if value != start[name]:
-                    self.controls[name].value = value
-                    visited += 1
-            self.controls[name].value = start[name]
+            try:
+                for option in options:
+                    value = option[1] if isinstance(option, tuple) else option
+                    if value != start[name]:
+                        self.controls[name].value = value
+                        visited += 1
+            finally:  # a value that fails to draw raises, with the figure back where it was
+                self.controls[name].value = start[name]
         return visited
 
     def close(self) -> None:
