@@ -100,7 +100,7 @@ def measure_deck(page, url, deck, presses):
             at_end = float(handle.get_attribute("aria-valuenow")) >= float(handle.get_attribute("aria-valuemax"))
             keys = ["ArrowLeft", "ArrowRight"] if at_end else ["ArrowRight", "ArrowLeft"]
             times = []
-            for i in range(presses):
+            for i in range(presses + presses % 2):  # an even count: the control ends where it started
                 before = page.evaluate(IMAGE_JS, k)
                 pressed = time.monotonic()
                 page.keyboard.press(keys[i % 2])
