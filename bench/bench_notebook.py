@@ -7,9 +7,10 @@ kernel, the notebook's folder as working directory, cells run top to bottom. Rep
 wall time from kernel start to the last cell (what ``jupyter nbconvert --execute`` costs a
 reader), the time spent in cells, the time of the first cell that shows an interactive figure
 (from that cell's start, in a kernel that has run only the cells above it), and the peak
-resident memory of the kernel process tree:
+resident memory of the kernel process tree (and, per code cell, ``cell_memory``: index,
+seconds, the kernel's peak during that cell and its resident memory after it, in MB):
 sampled every 20 ms by a thread (sum over the kernel and its children) and, for the kernel
-process itself, its exact peak counter (VmHWM) read just before the kernel is shut down.
+process itself, its exact peak counter (VmHWM), read after every cell and reset (the largest reading).
 """
 
 from __future__ import annotations
@@ -57,15 +58,25 @@ class TreeSampler(threading.Thread):
         self.join()
 
 
-def kernel_hwm_mb(pid: int) -> float:
+def kernel_hwm_mb(pid: int, field: str = "VmHWM") -> float:
+    """The kernel's peak (VmHWM) or current (VmRSS) resident memory in MB, from /proc."""
     try:
         with open(f"/proc/{pid}/status") as handle:
             for line in handle:
-                if line.startswith("VmHWM:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) / 1024.0
     except OSError:
         pass
     return float("nan")
+
+
+def reset_peak(pid: int) -> None:
+    """Reset the kernel's peak counter (VmHWM) to its current resident memory (Linux 4.0+)."""
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w") as handle:
+            handle.write("5")
+    except OSError:  # another kernel, or no /proc: the peaks then accumulate, which is still correct
+        pass
 
 
 def main(argv=None) -> int:
@@ -90,6 +101,7 @@ def main(argv=None) -> int:
     kernel_pid = None
     start = time.perf_counter()
     cell_seconds = 0.0
+    peak_so_far = 0.0
     try:
         with client.setup_kernel():
             kernel_pid = getattr(getattr(client.km, "provisioner", None), "pid", None)
@@ -111,6 +123,16 @@ def main(argv=None) -> int:
                 finally:
                     elapsed = time.perf_counter() - cell_start
                     cell_seconds += elapsed
+                    if kernel_pid is not None:
+                        # Each cell's own peak and what it left resident: where memory goes. The
+                        # peak counter is reset after each cell, so the kernel's peak is the
+                        # largest of these.
+                        cell_peak = kernel_hwm_mb(kernel_pid)
+                        peak_so_far = max(peak_so_far, cell_peak)
+                        result.setdefault("cell_memory", []).append(
+                            [index, round(elapsed, 2), round(cell_peak, 1),
+                             round(kernel_hwm_mb(kernel_pid, "VmRSS"), 1)])
+                        reset_peak(kernel_pid)
                 # The first interactive figure: the cell whose output is an InteractiveFigure
                 # (its text/plain repr), timed from the cell's start to its output.
                 if "first_figure_s" not in result and any(
@@ -121,7 +143,7 @@ def main(argv=None) -> int:
                     result["first_figure_cell"] = index
             result["wall_s"] = time.perf_counter() - start
             if kernel_pid is not None:
-                result["kernel_hwm_mb"] = kernel_hwm_mb(kernel_pid)
+                result["kernel_hwm_mb"] = max(peak_so_far, kernel_hwm_mb(kernel_pid))
     except Exception as err:  # kernel died, timeout, ...
         error = error or f"{type(err).__name__}: {str(err)[:200]}"
         result.setdefault("wall_s", time.perf_counter() - start)

@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import jax.scipy.special as jsp_special
 
 from . import _memory, _validate
@@ -213,14 +214,28 @@ class MLP:
 # input shape. Run op by op, the first draw of a new width compiled each random and arithmetic
 # operation on its own (about 1 s; the threefry generator compiles slowly on CPU), and again
 # whenever the memory budget had released the compiled programs.
+#
+# Layer i's W is ``std * normal(keys[2i], (fan_in, fan_out))`` and its b ``std *
+# normal(keys[2i + 1], (fan_out,))``. The draws of one shape are made together, vmapped over
+# their keys and standard deviations, so the program holds one generator per distinct shape,
+# not one per layer; the numbers are the per-layer draws' bit for bit (tested). Measured on the
+# first draw at depth 10, width 128 (22 draws, 5 shapes) in a fresh process: 2.4 s and 330 MB of
+# peak memory above the data before, 1.5 s and 200 MB now.
 def _draw(layer_sizes, stds, key) -> list[dict]:
     keys = jax.random.split(key, 2 * len(layer_sizes))
-    params = []
-    for i, (fan_in, fan_out) in enumerate(layer_sizes):
-        W = stds[i, 0] * jax.random.normal(keys[2 * i], (fan_in, fan_out), dtype=jnp.float64)
-        b = stds[i, 1] * jax.random.normal(keys[2 * i + 1], (fan_out,), dtype=jnp.float64)
-        params.append({"W": W, "b": b})
-    return params
+    shapes = [shape for fan_in, fan_out in layer_sizes for shape in ((fan_in, fan_out), (fan_out,))]
+    draws_of_shape: dict[tuple, list[int]] = {}
+    for index, shape in enumerate(shapes):
+        draws_of_shape.setdefault(shape, []).append(index)
+    flat_stds = stds.reshape(-1)  # W, b, W, b, ...: the order of ``shapes``
+    drawn = [None] * len(shapes)
+    for shape, indices in draws_of_shape.items():
+        rows = np.asarray(indices)
+        block = jax.vmap(lambda k, std, shape=shape: std * jax.random.normal(k, shape, dtype=jnp.float64))(
+            keys[rows], flat_stds[rows])
+        for row, index in enumerate(indices):
+            drawn[index] = block[row]
+    return [{"W": drawn[2 * i], "b": drawn[2 * i + 1]} for i in range(len(layer_sizes))]
 
 
 @_memory.large_programs

@@ -75,6 +75,27 @@ def test_relu_rescaling_symmetry_holds_in_standard_parameterization():
     np.testing.assert_allclose(model.apply(scaled, x), model.apply(params, x), rtol=1e-12, atol=1e-14)
 
 
+def test_init_draws_each_layer_from_its_own_key():
+    # The documented stream: layer i's W from keys[2i], its b from keys[2i + 1], whatever the
+    # draws of equal shapes share inside the compiled program. The reference is compiled too:
+    # op by op, the scaling rounds differently in the last bit.
+    model = cu.MLP(in_dim=3, width=8, depth=4, parameterization="standard", sb2=0.2)
+    stds = [(scale.w_std, scale.b_std) for scale in model.layer_scales()]
+
+    @jax.jit
+    def layer_by_layer(key):
+        keys = jax.random.split(key, 2 * len(model.layer_sizes))
+        return [{"W": w_std * jax.random.normal(keys[2 * i], (fan_in, fan_out), dtype=jnp.float64),
+                 "b": b_std * jax.random.normal(keys[2 * i + 1], (fan_out,), dtype=jnp.float64)}
+                for i, ((fan_in, fan_out), (w_std, b_std)) in enumerate(zip(model.layer_sizes, stds))]
+
+    params, reference = model.init(cu.key(11)), layer_by_layer(cu.key(11))
+    for layer, expected in zip(params, reference):
+        np.testing.assert_array_equal(layer["W"], expected["W"])
+        np.testing.assert_array_equal(layer["b"], expected["b"])
+    assert not np.array_equal(params[1]["W"], params[2]["W"])  # equal shapes, different keys
+
+
 def test_init_many_stacks_the_single_draws():
     model = cu.MLP(in_dim=3, width=8, depth=2, sb2=0.1)
     stacked = model.init_many([5, 0, 7])
