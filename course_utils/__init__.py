@@ -11,7 +11,9 @@ Layers (imports go downwards only):
 - ``exercises``: ``checks`` and one module per notebook with its checks and solutions.
 
 Importing this package switches JAX to float64: the course compares eigenvalues down to
-1e-10, which float32 cannot resolve.
+1e-10, which float32 cannot resolve. It also fits the thread pools (BLAS, OpenMP, XLA) to the
+container's CPU quota (``course_utils.threads`` says what it did; ``COURSE_THREADS`` sets the
+count, ``0`` turns it off).
 """
 
 import os as _os
@@ -49,6 +51,12 @@ def _enable_compilation_cache() -> None:
 
 
 _enable_compilation_cache()
+
+from . import _threads  # noqa: E402
+
+# Before JAX starts its CPU client, which sizes its thread pool once: a pod's CPU quota, not its
+# host's cores (see course_utils/_threads.py).
+threads = _threads.limit_threads()
 
 from . import _memory  # noqa: E402
 
