@@ -161,7 +161,7 @@ class MLP:
 
     def _init_stds(self):
         """(layers, 2) initial standard deviations of W and b: data for the draw, not part of its compiled program."""
-        return jnp.asarray([(scale.w_std, scale.b_std) for scale in self.layer_scales()], dtype=jnp.float64)
+        return np.asarray([(scale.w_std, scale.b_std) for scale in self.layer_scales()], dtype=np.float64)
 
     def check_params(self, params) -> None:
         """Raise ValueError unless ``params`` has this model's layer shapes."""
@@ -209,46 +209,96 @@ class MLP:
         return self.apply(params, x)
 
 
-# Drawing is compiled once per list of layer shapes (the standard deviations are data, so
-# the three parameterizations and every sw2, sb2 share it), evaluating once per model and
-# input shape. Run op by op, the first draw of a new width compiled each random and arithmetic
-# operation on its own (about 1 s; the threefry generator compiles slowly on CPU), and again
-# whenever the memory budget had released the compiled programs.
-#
 # Layer i's W is ``std * normal(keys[2i], (fan_in, fan_out))`` and its b ``std *
-# normal(keys[2i + 1], (fan_out,))``. The draws of one shape are made together, vmapped over
-# their keys and standard deviations, so the program holds one generator per distinct shape,
-# not one per layer; the numbers are the per-layer draws' bit for bit (tested). Measured on the
-# first draw at depth 10, width 128 (22 draws, 5 shapes) in a fresh process: 2.4 s and 330 MB of
-# peak memory above the data before, 1.5 s and 200 MB now.
-def _draw(layer_sizes, stds, key) -> list[dict]:
-    keys = jax.random.split(key, 2 * len(layer_sizes))
+# normal(keys[2i + 1], (fan_out,))``, with ``keys = jax.random.split(key, 2 * layers)``.
+#
+# Compiling the generator is what costs: threefry and the float64 inverse error function took
+# 0.7 s and about 100 MB of peak memory for a two-layer network, 2.4 s and 330 MB at depth 10,
+# every time a new width or depth was drawn. JAX's generator is counter based
+# (``jax_threefry_partitionable``, the default since JAX 0.5): a key's first n numbers do not
+# depend on how many are drawn, so ``normal(k, (a, b))`` is ``normal(k, (M,))[:a * b]``
+# reshaped, bit for bit, for any M >= a * b. Every draw is therefore taken from one program
+# that draws a block of rows of M numbers (M = 2^16, 2^18, 2^20, ...: the smallest that holds
+# it; 8 rows of 2^16, 2 of 2^18, then one) and cut to its shape, and a new width or depth reuses the programs already
+# compiled (or read from the compilation cache) instead of compiling its own. Tested bit for bit
+# against the per-layer draw; measured in bench/README.md.
+_BLOCK_ROWS = 8
+_SMALLEST_BLOCK = 2**16
+
+
+def _block_size(count: int) -> int:
+    size = _SMALLEST_BLOCK
+    while size < count:
+        size *= 4
+    return size
+
+
+@functools.partial(jax.jit, static_argnums=(2,))
+def _normal_rows(keys, stds, size: int):
+    """``stds[r] * normal(keys[r], (size,))`` for every row r of ``keys``."""
+    return jax.vmap(lambda k, std: std * jax.random.normal(k, (size,), dtype=jnp.float64))(keys, stds)
+
+
+@functools.partial(jax.jit, static_argnums=(1,))
+def _keys_of_seeds(seeds, count: int):
+    return jax.vmap(lambda seed: jax.random.split(jax.random.PRNGKey(seed), count))(seeds)
+
+
+@functools.partial(jax.jit, static_argnums=(1,))
+def _keys_of_key(key, count: int):
+    return jax.random.split(key, count)[None]
+
+
+def _draw(layer_sizes, stds, keys) -> list[dict]:
+    """Parameters of ``len(keys)`` networks stacked on a leading axis (numpy arrays unless traced); ``keys[s]`` holds network
+    s's ``2 * layers`` draw keys, ``stds`` (layers, 2) the standard deviations of W and b."""
     shapes = [shape for fan_in, fan_out in layer_sizes for shape in ((fan_in, fan_out), (fan_out,))]
-    draws_of_shape: dict[tuple, list[int]] = {}
-    for index, shape in enumerate(shapes):
-        draws_of_shape.setdefault(shape, []).append(index)
-    flat_stds = stds.reshape(-1)  # W, b, W, b, ...: the order of ``shapes``
-    drawn = [None] * len(shapes)
-    for shape, indices in draws_of_shape.items():
-        rows = np.asarray(indices)
-        block = jax.vmap(lambda k, std, shape=shape: std * jax.random.normal(k, shape, dtype=jnp.float64))(
-            keys[rows], flat_stds[rows])
-        for row, index in enumerate(indices):
-            drawn[index] = block[row]
-    return [{"W": drawn[2 * i], "b": drawn[2 * i + 1]} for i in range(len(layer_sizes))]
+    # Inside jit or vmap (``jax.vmap(model.init)(keys)``) the same cuts are traced with jnp; outside,
+    # they are made in numpy, which compiles nothing.
+    traced = isinstance(keys, jax.core.Tracer)
+    xp = jnp if traced else np
+    keys = keys if traced else np.asarray(keys)
+    networks = keys.shape[0]
+    flat_keys = keys.reshape(networks * len(shapes), keys.shape[-1])
+    flat_stds = np.tile(np.asarray(stds, dtype=np.float64).reshape(-1), networks)
+    counts = [math.prod(shape) for shape in shapes] * networks
+    rows_of_block: dict[int, list[int]] = {}
+    for row, count in enumerate(counts):
+        rows_of_block.setdefault(_block_size(count), []).append(row)
+    drawn = [None] * len(counts)
+    for size, rows in rows_of_block.items():
+        per_call = max(1, _BLOCK_ROWS * _SMALLEST_BLOCK // size)  # at most 2^19 numbers (4 MB) a call
+        for start in range(0, len(rows), per_call):
+            chunk = rows[start:start + per_call]
+            padded = chunk + [chunk[-1]] * (per_call - len(chunk))  # a full block: one program per size
+            block = _normal_rows(flat_keys[np.asarray(padded)], flat_stds[padded], size)
+            block = block if traced else np.asarray(block)
+            for position, row in enumerate(chunk):
+                drawn[row] = block[position, :counts[row]]
+    params = []
+    for i in range(len(layer_sizes)):
+        layer = {}
+        for name, j in (("W", 2 * i), ("b", 2 * i + 1)):
+            stacked = xp.stack([drawn[s * len(shapes) + j] for s in range(networks)])
+            layer[name] = stacked.reshape((networks,) + shapes[j])
+        params.append(layer)
+    return params
 
 
-@_memory.large_programs
-@functools.partial(jax.jit, static_argnums=(0,))
+def _as_params(drawn, stacked: bool) -> list[dict]:
+    # Unstacked in numpy and handed to JAX as they are: slicing JAX arrays here would compile a
+    # small program per shape, which is what the block draw avoids.
+    return [{name: jnp.asarray(leaf if stacked else leaf[0]) for name, leaf in layer.items()} for layer in drawn]
+
+
 def _init_from_key(layer_sizes, stds, key):
-    return _draw(layer_sizes, stds, key)
+    if jnp.issubdtype(jnp.asarray(key).dtype, jax.dtypes.prng_key):  # a typed key (jax.random.key)
+        key = jax.random.key_data(key)
+    return _as_params(_draw(layer_sizes, stds, _keys_of_key(key, 2 * len(layer_sizes))), False)
 
 
-@_memory.large_programs
-@functools.partial(jax.jit, static_argnums=(0, 3))
 def _init_from_seeds(layer_sizes, stds, seeds, stacked: bool):
-    params = jax.vmap(lambda seed: _draw(layer_sizes, stds, jax.random.PRNGKey(seed)))(seeds)
-    return params if stacked else jax.tree_util.tree_map(lambda leaf: leaf[0], params)
+    return _as_params(_draw(layer_sizes, stds, _keys_of_seeds(seeds, 2 * len(layer_sizes))), stacked)
 
 
 @_memory.large_programs

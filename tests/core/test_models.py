@@ -79,21 +79,35 @@ def test_init_draws_each_layer_from_its_own_key():
     # The documented stream: layer i's W from keys[2i], its b from keys[2i + 1], whatever the
     # draws of equal shapes share inside the compiled program. The reference is compiled too:
     # op by op, the scaling rounds differently in the last bit.
-    model = cu.MLP(in_dim=3, width=8, depth=4, parameterization="standard", sb2=0.2)
-    stds = [(scale.w_std, scale.b_std) for scale in model.layer_scales()]
+    # The second model's first layer (300 x 256 numbers) needs a larger block than the others.
+    for model in [cu.MLP(in_dim=3, width=8, depth=4, parameterization="standard", sb2=0.2),
+                  cu.MLP(in_dim=300, width=256, depth=2, sb2=0.1)]:
+        stds = [(scale.w_std, scale.b_std) for scale in model.layer_scales()]
 
-    @jax.jit
-    def layer_by_layer(key):
-        keys = jax.random.split(key, 2 * len(model.layer_sizes))
-        return [{"W": w_std * jax.random.normal(keys[2 * i], (fan_in, fan_out), dtype=jnp.float64),
-                 "b": b_std * jax.random.normal(keys[2 * i + 1], (fan_out,), dtype=jnp.float64)}
-                for i, ((fan_in, fan_out), (w_std, b_std)) in enumerate(zip(model.layer_sizes, stds))]
+        @jax.jit
+        def layer_by_layer(key):
+            keys = jax.random.split(key, 2 * len(model.layer_sizes))
+            return [{"W": w_std * jax.random.normal(keys[2 * i], (fan_in, fan_out), dtype=jnp.float64),
+                     "b": b_std * jax.random.normal(keys[2 * i + 1], (fan_out,), dtype=jnp.float64)}
+                    for i, ((fan_in, fan_out), (w_std, b_std)) in enumerate(zip(model.layer_sizes, stds))]
 
-    params, reference = model.init(cu.key(11)), layer_by_layer(cu.key(11))
-    for layer, expected in zip(params, reference):
-        np.testing.assert_array_equal(layer["W"], expected["W"])
-        np.testing.assert_array_equal(layer["b"], expected["b"])
-    assert not np.array_equal(params[1]["W"], params[2]["W"])  # equal shapes, different keys
+        for params in [model.init(cu.key(11)), model.init(11), cu.run_slice(model.init_many([4, 11]), 1)]:
+            for layer, expected in zip(params, layer_by_layer(cu.key(11))):
+                np.testing.assert_array_equal(layer["W"], expected["W"])
+                np.testing.assert_array_equal(layer["b"], expected["b"])
+        assert not np.array_equal(params[1]["b"], params[0]["b"])  # equal shapes, different keys
+    typed = model.init(jax.random.key(11))  # a typed key gives the same numbers as the raw one
+    np.testing.assert_array_equal(typed[0]["W"], params[0]["W"])
+
+
+def test_init_traced_inside_vmap_draws_the_same_numbers():
+    model = cu.MLP(in_dim=2, width=16, depth=2, sb2=0.1)
+    keys = jax.random.split(cu.key(2), 3)
+    batched = jax.jit(jax.vmap(model.init))(keys)
+    for i in range(3):
+        for layer_batch, layer in zip(batched, model.init(keys[i])):
+            np.testing.assert_array_equal(layer_batch["W"][i], layer["W"])
+            np.testing.assert_array_equal(layer_batch["b"][i], layer["b"])
 
 
 def test_init_many_stacks_the_single_draws():
