@@ -97,10 +97,23 @@ def _switched_batch(net: MLP):
 
 
 @functools.cache
-def initial_params(width: int):
-    """``model(activation, width).init_many(SEEDS)``: the same draw for ReLU and erf (the initialisation
+def initial_params(width: int, seeds: tuple = SEEDS):
+    """``model(activation, width).init_many(seeds)``: the same draw for ReLU and erf (the initialisation
     does not depend on the activation), made once per width."""
-    return model("relu", int(width)).init_many(SEEDS)
+    return model("relu", int(width)).init_many(seeds)
+
+
+SEED_WIDTH_PER_CALL = 32768  # seeds x width trained in one compiled call (see seed_groups)
+
+
+def seed_groups(width: int) -> list[tuple]:
+    """``SEEDS`` in the groups that ``drift_runs`` trains together: all eight up to width 4096, two
+    at a time at 16384. A call holds its (seeds, 16 inputs, width) activations several times over,
+    for the training step and for the kernel measured inside it: at width 16384 the eight seeds
+    together took 250 MB above the process, more than a notebook's share of a student's pod.
+    A seed's run does not depend on the others in its batch."""
+    per_call = max(2, min(len(SEEDS), SEED_WIDTH_PER_CALL // int(width)))
+    return [tuple(SEEDS[i:i + per_call]) for i in range(0, len(SEEDS), per_call)]
 
 
 class DriftRuns(NamedTuple):
@@ -131,12 +144,15 @@ def drift_runs(activation: str, width: int) -> DriftRuns:
 def _drift_runs(activation: str, width: int) -> DriftRuns:
     net = model(activation, width)
     _, x, y = training_problem()
-    params0 = initial_params(width)
-    traj = train(net.apply, params0, x, y, lr=LR, steps=STEPS, record_steps=np.asarray(RECORD_STEPS),
-                 measure=_kernel_measure(net), batch=True)
-    K = as_numpy(traj.measurements)  # (S, T, n, n)
+    kernels, switched = [], []
+    for seeds in seed_groups(width):
+        params0 = initial_params(width, seeds)
+        traj = train(net.apply, params0, x, y, lr=LR, steps=STEPS, record_steps=np.asarray(RECORD_STEPS),
+                     measure=_kernel_measure(net), batch=True)
+        kernels.append(as_numpy(traj.measurements))  # (seeds, T, n, n)
+        switched.append(as_numpy(_switched_batch(net)(params0, traj.params, x)))
+    K, switched = np.concatenate(kernels), np.concatenate(switched)
     drift = np.linalg.norm(K - K[:, :1], axis=(2, 3)) / np.linalg.norm(K[:, 0], axis=(1, 2))[:, None]
-    switched = as_numpy(_switched_batch(net)(params0, traj.params, x))
     release_compiled_programs(force=True)  # every (activation, width) trains once: its programs are not needed again
     return DriftRuns(np.asarray(traj.times, dtype=np.float64), drift, drift.mean(axis=0), switched)
 

@@ -95,3 +95,17 @@ def test_runs_are_cached_once_and_share_the_initialisation():
     for a, b in zip(cu.run_slice(shared, 3), kd.model("erf", 64).init(kd.SEEDS[3])):
         np.testing.assert_array_equal(a["W"], b["W"])
         np.testing.assert_array_equal(a["b"], b["b"])
+
+
+def test_seed_groups_cover_the_seeds_and_give_the_batched_runs(monkeypatch):
+    for width in kd.WIDTHS:
+        groups = kd.seed_groups(width)
+        assert tuple(s for g in groups for s in g) == kd.SEEDS
+        assert len(groups[0]) * width <= max(kd.SEED_WIDTH_PER_CALL, 2 * width)
+    assert len(kd.seed_groups(64)) == 1 and len(kd.seed_groups(16384)) == 4
+    batched = kd.drift_runs("erf", 64)  # all eight seeds in one call
+    monkeypatch.setattr(kd, "SEED_WIDTH_PER_CALL", 2 * 64)
+    assert len(kd.seed_groups(64)) == 4
+    grouped = kd._drift_runs.__wrapped__("erf", 64)  # the same runs, two seeds a call
+    np.testing.assert_allclose(grouped.drift, batched.drift, rtol=1e-12, atol=0)
+    np.testing.assert_array_equal(grouped.switched, batched.switched)
