@@ -32,16 +32,15 @@ def width_demo(widths=rd.WIDTHS, width: int | None = None, time: float | None = 
     Left: every test output (10 per image) of the seed-0 network against the prediction of
     ``GradientFlow(K_inf, y, f0)`` from the same network's f0, at time t. Right: test accuracy
     over time of both seeds' networks, their kernel flows, and the f0 = 0 kernel flow.
-    Only the first width is trained when the demo is built; another width trains on its first visit
-    (a few seconds, under a "computing" note) and is cached; a time move only indexes recorded arrays.
+    Every width is trained when the demo is built (``rd.width_run``, cached: after the notebook's
+    width sweep this costs nothing); a width or time move only indexes recorded arrays.
 
     The draw returns ``{"width", "time", "index", "net", "kernel", "distance", "times",
     "net_accuracy", "flow_accuracy", "kernel_accuracy"}``.
     """
     widths = tuple(int(w) for w in widths)
-    first = widths[0] if width is None else int(width)
-    runs = {first: rd.width_run(first)}  # only the width shown first; the others train on their first visit
-    times = [float(t) for t in runs[first].times]
+    runs = {w: rd.width_run(w) for w in widths}  # the sweep's runs: a width move never trains
+    times = [float(t) for t in runs[widths[0]].times]  # the same at every width (lr from the limit kernel)
     state: dict = {}
 
     def build(axes):
@@ -71,8 +70,6 @@ def width_demo(widths=rd.WIDTHS, width: int | None = None, time: float | None = 
     def draw(axes, width, time):
         if not state:
             build(axes)
-        if width not in runs:
-            runs[width] = rd.width_run(width)  # cached in the experiments module: the sweep reuses it
         run = runs[width]
         k = nearest_index(run.times, time)
         drawn = {

@@ -10,9 +10,7 @@ from course_utils.figures import nb07 as figures
 
 @pytest.fixture(scope="module")
 def width_demo():
-    demo = figures.width_demo()  # trains only the first width; the others train on their first visit
-    for w in rd.WIDTHS:  # train them now, so the redraw time below measures a cached width
-        rd.width_run(w)
+    demo = figures.width_demo()  # trains every width (or takes the sweep's cached runs)
     yield demo
     demo.close()
 
