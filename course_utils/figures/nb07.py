@@ -87,7 +87,7 @@ def width_demo(widths=rd.WIDTHS, width: int | None = None, time: float | None = 
         set_time_marker(state["now"], time)
         axes[0].set_title(f"N = {width}, t = {time:.3g}: relative distance {drawn['distance']:.3f}", fontsize=9)
         axes[1].set_title(f"test accuracy (network {100 * run.net_accuracy[0, k]:.1f}%, "
-                          f"kernel {100 * run.flow_accuracy[0, k]:.1f}%)", fontsize=9)
+                          f"kernel {100 * run.flow_accuracy[0, k]:.1f}%, f0 = 0: {100 * run.kernel_accuracy[k]:.1f}%)", fontsize=9)
         return drawn
 
     return InteractiveFigure(draw, widths=widths, times=times, width=widths[0] if width is None else width,
@@ -187,8 +187,8 @@ def feature_demo(steps: int | None = None) -> InteractiveFigure:
         k = nearest_index(record, steps)
         for marker in state["markers"]:
             marker.set_xdata([max(steps, 0.5)] * 2)
-        axes[0].set_title(f"after {steps} steps: " + ", ".join(
-            f"{n.split(',')[0]} {100 * a:.0f}%" for n, a in zip(result.names[::2], result.test_accuracy[::2, k])), fontsize=9)
+        axes[0].set_title(f"test accuracy after {steps} steps (learning rate after the name):\n" + ", ".join(
+            f"{n.replace(', lr ', ' ')} {100 * a:.1f}%" for n, a in zip(result.names, result.test_accuracy[:, k])), fontsize=8)
         axes[1].set_title("alignment y^T K y / (||K|| ||y||^2), mean over digits", fontsize=9)
         return {"steps": steps, "index": k, "names": result.names, "record_steps": np.asarray(record),
                 "accuracy": result.test_accuracy[:, k], "alignment": result.alignment[:, k]}
@@ -202,7 +202,7 @@ def learning_curve_demo(n: int | None = None) -> InteractiveFigure:
 
     Left: population error against n (theory: a line over many n; measured: mean and every draw),
     marker at the chosen n. Right: per eigenmode, the target power ``vbar_k^2`` and what the
-    theory says is still unlearnt at n, ``kappa^2 vbar_k^2 / ((n eta_k + kappa)^2 (1 - gamma))``.
+    theory says is still unlearnt at n, ``kappa^2 vbar_k^2 / ((n rho_k + kappa)^2 (1 - chi))``.
 
     The draw returns ``{"n", "sizes", "theory", "measured", "fine_n", "fine_theory", "power", "left"}``.
     """
@@ -247,7 +247,7 @@ def learning_curve_demo(n: int | None = None) -> InteractiveFigure:
         state["now"].set_xdata([n, n])
         j = sizes.index(n)
         axes[0].set_title(f"n = {n}: theory {error:.3g}, measured {curve.measured_mean[j]:.3g}", fontsize=9)
-        axes[1].set_title(f"kappa = {kappa:.3g}: modes with n eta_k >> kappa are learnt", fontsize=9)
+        axes[1].set_title(f"kappa = {kappa:.3g}: modes with n rho_k >> kappa are learnt", fontsize=9)
         return {"n": n, "sizes": curve.sizes, "theory": curve.theory, "measured": curve.measured_mean,
                 "fine_n": fine, "fine_theory": fine_theory, "power": power, "left": left, "error": error}
 

@@ -61,6 +61,9 @@ def test_width_sweep_claims_and_wrong_experiments():
     assert not rd.claim_outputs_converge(flat).holds
     fast = sweep._replace(fit=cu.fit_power_law(sweep.widths, sweep.widths ** -1.0))
     assert not rd.claim_outputs_converge(fast).holds
+    slow = sweep._replace(fit=cu.fit_power_law(sweep.widths, sweep.widths ** -0.35),
+                          mean_distance=0.9 * (sweep.widths / sweep.widths[0]) ** -0.35)  # 4.3x over the widths
+    assert not rd.claim_outputs_converge(slow).holds
     stuck = sweep._replace(agreement=np.full_like(sweep.agreement, 0.95))
     assert not rd.claim_accuracy_converges(stuck).holds
     off = sweep._replace(net_accuracy=sweep.flow_accuracy - 0.03)
