@@ -264,10 +264,12 @@ def _draw(layer_sizes, stds, keys) -> list[dict]:
     counts = [math.prod(shape) for shape in shapes] * networks
     rows_of_block: dict[int, list[int]] = {}
     for row, count in enumerate(counts):
-        rows_of_block.setdefault(_block_size(count), []).append(row)
+        # Traced, the draw is compiled into the caller's program anyway: exact sizes, no padding
+        # (vmapped over 1500 keys, blocks of 2^16 computed 15 times the numbers needed).
+        rows_of_block.setdefault(count if traced else _block_size(count), []).append(row)
     drawn = [None] * len(counts)
     for size, rows in rows_of_block.items():
-        per_call = max(1, _BLOCK_ROWS * _SMALLEST_BLOCK // size)  # at most 2^19 numbers (4 MB) a call
+        per_call = len(rows) if traced else max(1, _BLOCK_ROWS * _SMALLEST_BLOCK // size)  # <= 2^19 numbers a call
         for start in range(0, len(rows), per_call):
             chunk = rows[start:start + per_call]
             padded = chunk + [chunk[-1]] * (per_call - len(chunk))  # a full block: one program per size
