@@ -14,6 +14,15 @@ treated as expensive and updates on release, showing a "computing" note while it
 ``time``: a log-spaced slider that updates continuously; a draw function should make a
 time change cheap (index a recorded trajectory or evaluate a ``GradientFlow``).
 
+Staged builds
+-------------
+A demo whose side panel compares every width need not make the student wait for all of them
+before anything shows: its builder computes the default width, passes the other widths'
+computations as ``stages``, and the figure fills them in after it is displayed, redrawing
+after each with a note of what is still coming ("filling in N = 1024 (3 of 5)"). The cell
+ends when the last stage is in, so by the time a control can move everything is computed.
+Outside a notebook, ``finish()`` runs what is left, and any control move calls it first.
+
 Example
 -------
 >>> def draw(axes, width, time):
@@ -223,6 +232,7 @@ def staged_draw(full, update):
     ``full(axes, **values)`` draws everything (called when any control other than time changes);
     ``update(axes, time, **values)`` moves only the time-dependent artists (``set_data``), which
     keeps a time-slider move cheap. Returns what ``update`` returns (the drawn data, for tests).
+    ``draw.redraw_all()`` makes the next call draw everything (after new data came in).
     """
     state = {"key": None}
 
@@ -234,7 +244,17 @@ def staged_draw(full, update):
             state["key"] = key
         return update(axes, time, **values)
 
+    draw.redraw_all = lambda: state.update(key=None)  # the next draw calls ``full`` (new data came in)
     return draw
+
+
+def filling_stages(store: dict, compute: Callable, keys, label: str = "N = {}") -> list:
+    """Stages for ``InteractiveFigure(stages=...)``: each sets ``store[key] = compute(key)``."""
+
+    def stage(key):
+        return lambda: store.__setitem__(key, compute(key))
+
+    return [(label.format(key), stage(key)) for key in keys if key not in store]
 
 
 def set_time_marker(line, time: float) -> None:
@@ -326,6 +346,10 @@ class InteractiveFigure:
     nrows, ncols, figsize, dpi : the figure's layout; modest dpi keeps updates fast (``None``:
         ``default_dpi()``, 100 unless the deck raised it for a projector).
     title : optional heading shown above the controls.
+    stages : ``[(label, compute), ...]``: computations that ``draw`` can do without but that
+        complete the figure (the other widths of a side panel). They run in order when the
+        figure is displayed (a redraw after each), or at ``finish()``; ``draw`` must draw
+        whatever is ready.
     """
 
     def __init__(
@@ -343,10 +367,16 @@ class InteractiveFigure:
         figsize=(7.0, 3.2),
         dpi: int | None = None,
         title: str | None = None,
+        stages: Sequence[tuple[str, Callable[[], object]]] = (),
     ):
         if not callable(draw):
             raise ValueError("draw must be a function draw(axes, width=..., time=...)")
         self._draw = draw
+        self.pending = []
+        for stage in stages:
+            if not (isinstance(stage, tuple) and len(stage) == 2 and callable(stage[1])):
+                raise ValueError("each stage must be a (label, compute) pair with a callable compute")
+            self.pending.append((str(stage[0]), stage[1]))
         self.controls: dict[str, widgets.Widget] = {}
         if widths is not None:
             self.controls["width"] = width_slider(widths, width)
@@ -402,6 +432,7 @@ class InteractiveFigure:
     # ------------------------------------------------------------------ drawing
     def _on_change(self, name):
         def handler(change):
+            self.finish(redraw=False)  # the move's own redraw shows them
             if name in self.expensive:
                 self.status.value = f"<i>computing for {name} = {change['new']} (a first visit compiles once)...</i>"
             try:
@@ -435,6 +466,27 @@ class InteractiveFigure:
         self.draw_count += 1
         self.last_draw_seconds = _time.perf_counter() - start
 
+    def finish(self, *, show_progress: bool = False, redraw: bool = True) -> int:
+        """Run the stages not yet run, in order; redraw once they are in. Returns how many ran.
+
+        With ``show_progress`` (the display path) it redraws after every stage and says in the
+        status line what is still being computed, so a student watches the figure fill in.
+        """
+        total, done = len(self.pending), 0
+        try:
+            while self.pending:
+                label, compute = self.pending[0]
+                if show_progress:
+                    self.status.value = f"<i>filling in {label} ({done + 1} of {total}); the controls answer when it is done...</i>"
+                compute()
+                self.pending.pop(0)
+                done += 1
+                if show_progress or (redraw and not self.pending):
+                    self.redraw()
+        finally:
+            self.status.value = ""
+        return done
+
     def png(self) -> bytes:
         buffer = io.BytesIO()
         self.fig.savefig(buffer, format="png", dpi=self.fig.dpi)
@@ -452,6 +504,15 @@ class InteractiveFigure:
         bundle["text/plain"] = f"InteractiveFigure({', '.join(f'{k}={v}' for k, v in self.values.items())})"
         return bundle
 
+    def _ipython_display_(self):
+        # Shown at once with what is ready; the stages then fill it in, and the stored static
+        # image is replaced by the finished figure (the same display, updated by its id).
+        from IPython.display import display
+
+        handle = display(self._repr_mimebundle_(), raw=True, display_id=True)
+        if self.finish(show_progress=True) and handle is not None:
+            handle.update(self._repr_mimebundle_(), raw=True)
+
     def prefetch(self) -> int:
         """Visit every value of each expensive control once, the others as they are; then go back.
 
@@ -460,6 +521,7 @@ class InteractiveFigure:
         instructor's deck calls this while it pre-runs, so no control makes a class wait. Each
         visit goes through the same path as a student's move. Returns the number of values visited.
         """
+        self.finish()
         start = self.values
         visited = 0
         for name in sorted(self.expensive & set(self.controls)):

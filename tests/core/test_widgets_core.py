@@ -122,3 +122,73 @@ def test_plain_log_ticks_touches_log_axes_only():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "10", "100"]
     assert len(ax.xaxis.get_minor_locator()()) == 0
     assert ax.yaxis.get_major_formatter().__class__.__name__ != "FuncFormatter"
+
+
+# ---------------------------------------------------------------------- staged builds
+def staged_demo(log):
+    """Width 4 drawn at once; widths 8 and 16 come in as stages, each logged when it runs."""
+    ready = {4: 1.0}
+
+    def draw(axes, width, time):
+        log.append(("draw", tuple(sorted(ready))))
+        return {"widths_in": tuple(sorted(ready)), "value": ready[width] * np.exp(-time)}
+
+    def compute(width):
+        log.append(("stage", width))
+        return float(width)
+
+    stages = w.filling_stages(ready, compute, [4, 8, 16])
+    return w.InteractiveFigure(draw, widths=[4, 8, 16], width=4, times=[0.0, 1.0], time=0.0, stages=stages)
+
+
+def test_stages_run_in_order_once_and_a_move_runs_them_first():
+    log = []
+    demo = staged_demo(log)
+    assert [label for label, _ in demo.pending] == ["N = 8", "N = 16"]  # width 4 is in already
+    assert log == [("draw", (4,))] and demo.drawn["widths_in"] == (4,)
+    demo.set(width=16)  # before the stages ran: the move runs them, then draws once
+    assert log[1:] == [("stage", 8), ("stage", 16), ("draw", (4, 8, 16))]
+    assert demo.drawn["value"] == 16.0 and demo.draw_count == 2 and not demo.pending
+    assert demo.finish() == 0 and len(log) == 4
+
+
+def test_displaying_a_staged_figure_fills_it_in_and_updates_the_stored_image(monkeypatch):
+    import IPython.display
+
+    log, shown = [], []
+
+    class Handle:
+        def update(self, bundle, raw):
+            shown.append(("update", bundle["text/plain"], bundle["image/png"]))
+
+    def fake_display(bundle, raw, display_id):
+        shown.append(("display", bundle["text/plain"], bundle["image/png"]))
+        return Handle()
+
+    monkeypatch.setattr(IPython.display, "display", fake_display)
+    demo = staged_demo(log)
+    first_png = demo._repr_mimebundle_()["image/png"]
+    demo._ipython_display_()
+    # shown with width 4 alone, redrawn after each stage, then the stored image replaced
+    assert [entry[0] for entry in shown] == ["display", "update"] and shown[0][2] == first_png
+    assert log == [("draw", (4,)), ("stage", 8), ("draw", (4, 8)), ("stage", 16), ("draw", (4, 8, 16))]
+    assert shown[1][2] == demo._repr_mimebundle_()["image/png"] and demo.status.value == ""
+
+
+def test_a_failing_stage_stays_pending_and_bad_stages_are_refused():
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("out of memory")
+
+    demo = w.InteractiveFigure(lambda axes, width, time: None, widths=[4, 8], times=[0.0], stages=[("N = 8", flaky)])
+    with pytest.raises(RuntimeError):
+        demo.finish()
+    assert len(demo.pending) == 1 and demo.status.value == ""
+    assert demo.finish() == 1 and not demo.pending
+    with pytest.raises(ValueError, match="stage"):
+        w.InteractiveFigure(lambda axes, width, time: None, widths=[4], times=[0.0], stages=[("N = 8", 3)])
+    with pytest.raises(ValueError, match="stage"):
+        w.InteractiveFigure(lambda axes, width, time: None, widths=[4], times=[0.0], stages=["N = 8"])
