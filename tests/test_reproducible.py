@@ -68,3 +68,18 @@ def test_two_runs_print_the_same(two_runs, name):
     if first != second:
         diff = "\n".join(difflib.unified_diff(_render(first), _render(second), "first run", "second run", lineterm="", n=1))
         pytest.fail(f"{name}: two executions printed different text:\n{diff[:6000]}")
+
+
+def test_the_sanitizer_hides_round_off_digits_and_nothing_larger():
+    def clean(text):
+        for pattern, replacement in nbexec._sanitizers():
+            text = pattern.sub(replacement, text)
+        return text
+
+    # the pairs two machines printed for the same cells (notebooks 02 and 04)
+    assert clean("max |f_lin,T - GD closed form|   = 1.8e-14") == clean("max |f_lin,T - GD closed form|   = 2.2e-14")
+    assert clean("largest difference 1.3e-10 (below 1e-08)") == clean("largest difference 6.4e-11 (below 1e-08)")
+    # above 1e-10 every digit still counts
+    assert clean("measured 3.2e-09") != clean("measured 4.1e-09")
+    assert clean("gap 0.0554, exponent -0.47") != clean("gap 0.0555, exponent -0.47")
+    assert clean("theory 0 (< 1e-08)") == "theory 0 (< 1e-08)"
