@@ -302,14 +302,17 @@ class KernelChange(NamedTuple):
 
 
 @functools.cache
+@functools.cache
+def kernel_change_per_seed(width: int) -> np.ndarray:
+    """``||K_t - K_0||_F / ||K_0||_F`` on the training set, per seed and record: (S, T), one width."""
+    K = fig1_width_data(width).train_kernels  # (S, T, n, n)
+    return np.asarray([[relative_distance(K_t, K_s[0]) for K_t in K_s] for K_s in K])
+
+
 def kernel_change(widths=FIG1_WIDTHS) -> KernelChange:
     """``||K_t - K_0||_F / ||K_0||_F`` on the training set for the Fig. 1 runs, with its power law in width."""
     widths = _check_widths(widths)
-    per_seed = []
-    for w in widths:
-        K = fig1_width_data(w).train_kernels  # (S, T, n, n)
-        per_seed.append([[relative_distance(K_t, K_s[0]) for K_t in K_s] for K_s in K])
-    per_seed = np.asarray(per_seed)
+    per_seed = np.asarray([kernel_change_per_seed(w) for w in widths])
     curves = per_seed.mean(axis=1)  # (W, T)
     return KernelChange(
         widths=np.asarray(widths),
@@ -723,6 +726,7 @@ __all__ = [
     "fig1_training_set",
     "fig1_width_data",
     "kernel_change",
+    "kernel_change_per_seed",
     "limit_distance",
     "nudge_response",
     "perturbation_responses",

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..experiments.tour import TOUR_WIDTHS, tour_run, tour_target
-from .interactive import OKABE_ITO, InteractiveFigure, nearest_index, plain_log_ticks
+from ..experiments.tour import SEEDS, TOUR_WIDTHS, tour_run, tour_target
+from .interactive import OKABE_ITO, InteractiveFigure, filling_stages, nearest_index, plain_log_ticks
 
 NETWORK_COLOUR, KERNEL_COLOUR = OKABE_ITO[0], OKABE_ITO[1]  # blue network, orange kernel
 LOSS_FLOOR = 1e-8  # bottom of the loss axis (the smallest recorded loss is about 6e-8)
@@ -55,12 +55,13 @@ def draw_tour(axes, width, time) -> dict:
 def tour_demo(widths=TOUR_WIDTHS, width: int = 16, time: float | None = None) -> InteractiveFigure:
     """The tour figure: fitted function and loss curve, network against kernel prediction.
 
-    Only the width shown first is trained when the figure is built (a few seconds); every
-    other width is trained the first time the width control visits it (the figure says it
-    is computing), and is then cached, so moving the time control only redraws.
+    Only the width shown first is trained before the figure shows (one seed, a few seconds);
+    the other widths are trained as it fills in (stages), every seed of ``SEEDS`` in one batch,
+    which ``tour_gaps`` then reads instead of training again. After that, every move only redraws.
     """
     widths = tuple(int(w) for w in widths)
-    times = tour_run(width).times
+    shown = {int(width): tour_run(width)}
+    times = shown[int(width)].times
     return InteractiveFigure(
         draw_tour,
         widths=widths,
@@ -70,6 +71,7 @@ def tour_demo(widths=TOUR_WIDTHS, width: int = 16, time: float | None = None) ->
         ncols=2,
         figsize=(9.0, 3.3),
         title="A network (solid) against its infinite-width kernel prediction (dashed)",
+        stages=filling_stages(shown, lambda w: tour_run(w, SEEDS), widths),
     )
 
 

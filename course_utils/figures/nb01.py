@@ -19,7 +19,15 @@ from ..experiments.landscape import (
     stall_kinds,
     success_sweep,
 )
-from .interactive import OKABE_ITO, InteractiveFigure, course_style, nearest_index, plain_log_ticks, static_figure
+from .interactive import (
+    OKABE_ITO,
+    InteractiveFigure,
+    course_style,
+    filling_stages,
+    nearest_index,
+    plain_log_ticks,
+    static_figure,
+)
 
 # Success and failure differ in colour (Okabe-Ito blue vs vermillion, safe for colour-blind
 # readers) and in line style (solid vs dashed), so the meaning never rests on colour alone.
@@ -177,11 +185,13 @@ def segment_demo(widths=SEGMENT_WIDTHS) -> InteractiveFigure:
     Left: loss along the straight line from ``theta_t`` (s = 0) to ``P theta_t`` (s = 1), with
     the chord a convex function would have to stay under. Right: log10 of the loss on the
     plane through ``theta_t``, ``P theta_t`` and ``Q theta_t``. The time control picks the
-    training time ``t`` of the endpoints (seed 0 of the seeds demo's runs).
+    training time ``t`` of the endpoints (seed 0 of the seeds demo's runs). Width 64 is
+    computed before the figure shows, the other widths while it fills in (stages).
     """
     widths = tuple(int(w) for w in widths)
-    runs = {w: segment_runs(w) for w in widths}
-    offered = runs[widths[0]].times
+    shown = 64 if 64 in widths else widths[0]
+    runs = {shown: segment_runs(shown)}  # the other widths: stages, computed once it shows
+    offered = runs[shown].times
     i0, i1, mid = (int(np.flatnonzero(PLANE_UV == value)[0]) for value in (0.0, 1.0, 0.5))
     half = 0.5 * (PLANE_UV[1] - PLANE_UV[0])  # pixel centres sit on the grid points
     art = {}
@@ -239,11 +249,12 @@ def segment_demo(widths=SEGMENT_WIDTHS) -> InteractiveFigure:
         draw,
         widths=widths,
         times=offered,
-        width=64 if 64 in widths else widths[0],
+        width=shown,
         time=float(offered[-1]),
         ncols=2,
         figsize=(9.0, 3.4),
         title="Loss between permuted copies of a trained network",
+        stages=filling_stages(runs, segment_runs, widths),
     )
 
 

@@ -18,6 +18,7 @@ from .interactive import (
     OKABE_ITO,
     InteractiveFigure,
     course_style,
+    filling_stages,
     nearest_index,
     plain_log_ticks,
     static_figure,
@@ -36,14 +37,14 @@ def side_by_side_demo(widths=lazy_training.DEMO_WIDTHS) -> InteractiveFigure:
     Left: both models on [-1, 1] at the chosen time (seed 0), with the training points and the
     function at initialisation. Middle: the gap ``rms(f - f_lin)`` over the grid against time,
     for every width. Right: the relative weight change ``||theta_t - theta_0|| / ||theta_0||``
-    against time, for every width. Every width is trained when the demo is built
-    (``lazy_training.side_by_side``, cached).
+    against time, for every width. The first width is trained before the figure shows; the others are trained
+    as it fills in (staged, ``lazy_training.side_by_side``, cached).
 
-    The draw returns ``{"width", "time", "x", "f0", "net", "lin", "gap", "rel_change"}``: the
-    curves of the left panel and the marked values of the other two.
+    The draw returns ``{"width", "time", "x", "f0", "net", "lin", "gap", "rel_change", "widths_in"}``:
+    the curves of the left panel, the marked values of the other two and the widths they hold.
     """
     widths = tuple(_validate.positive_int(w, "width") for w in widths)
-    runs = {w: lazy_training.side_by_side(w) for w in widths}
+    runs = {widths[0]: lazy_training.side_by_side(widths[0])}  # the rest: stages, below
     times = runs[widths[0]].times
     x_grid, _ = lazy_training.grid_inputs()
     x_train, _, y_train = interval_problem()
@@ -69,8 +70,8 @@ def side_by_side_demo(widths=lazy_training.DEMO_WIDTHS) -> InteractiveFigure:
         )
         for ax, key, ylabel in panels:
             art[key] = {}
-            for w in widths:
-                (art[key][w],) = ax.plot(times[1:], getattr(runs[w], key)[0, 1:], color=colours[w], label=f"N = {w}")
+            for w in widths:  # filled in by draw as each width's run comes in
+                (art[key][w],) = ax.plot([], [], color=colours[w], label=f"N = {w}")
             art[key + "_now"] = ax.axvline(times[-1], color="0.4", lw=0.8)
             (art[key + "_dot"],) = ax.plot([], [], "ko", ms=5)
             ax.set_xscale("log")
@@ -102,6 +103,8 @@ def side_by_side_demo(widths=lazy_training.DEMO_WIDTHS) -> InteractiveFigure:
         marked = {}
         for key in ("gap", "rel_change"):
             for w, line in art[key].items():
+                if w in runs and not len(line.get_xdata()):
+                    line.set_data(times[1:], getattr(runs[w], key)[0, 1:])
                 line.set_linewidth(2.6 if w == width else 0.9)
                 line.set_alpha(1.0 if w == width else 0.45)
             value = float(getattr(run, key)[0, j])
@@ -117,6 +120,7 @@ def side_by_side_demo(widths=lazy_training.DEMO_WIDTHS) -> InteractiveFigure:
             "lin": lin,
             "gap": marked["gap"],
             "rel_change": marked["rel_change"],
+            "widths_in": tuple(w for w in widths if w in runs),  # widths whose curves the side panels hold
         }
 
     return InteractiveFigure(
@@ -128,6 +132,7 @@ def side_by_side_demo(widths=lazy_training.DEMO_WIDTHS) -> InteractiveFigure:
         ncols=3,
         figsize=(11.0, 3.4),
         title="A network (solid) and its linearization (dashed), trained side by side",
+        stages=filling_stages(runs, lazy_training.side_by_side, widths),
     )
 
 

@@ -18,41 +18,38 @@ def fig1_demo(widths=kc.FIG1_WIDTHS, width: int | None = None, time: float | Non
     Left: ``K(x0, x(gamma))`` for ``FIG1_SEEDS`` networks at the chosen width N and training
     time (blue), the same networks at t = 0 (grey, dotted, shown once t > 0) and the
     infinite-width limit (black). Right: relative kernel change on the training set against
-    time (log-spaced records, a symlog time axis), for every width (the chosen one bold). Everything is precomputed per width when the
-    demo is built, so a time move only swaps the y-data of existing lines.
+    time (log-spaced records, a symlog time axis), for every width (the chosen one bold). The chosen
+    width is computed before the figure shows and the others while it fills in (stages); after that
+    a time move only swaps the y-data of existing lines.
 
     The draw returns ``{"width", "time", "gammas", "rows" (S, G), "rows_t0" (S, G),
     "t0_visible", "limit" (G,), "change_times", "change" (W, T), "bold_width"}``.
     """
     widths = tuple(int(w) for w in widths)
-    data = {w: kc.fig1_width_data(w) for w in widths}  # precompute every offered width now
+    shown = widths[0] if width is None else int(width)
+    data = {shown: kc.fig1_width_data(shown)}  # the other widths: stages, computed once it shows
     gammas, _ = kc.fig1_angles()
     limit = kc.fig1_analytic_row()
-    change = kc.kernel_change(widths)
-    times = [float(t) for t in data[widths[0]].times]
-    every_row = np.concatenate([d.rows.ravel() for d in data.values()] + [limit])
-    low, high = float(every_row.min()), float(every_row.max())
-    margin = 0.05 * (high - low)
+    times = [float(t) for t in data[shown].times]
     colours = width_colours(widths)
     state: dict = {}
 
     def build(axes):
         ax, ax_change = axes
-        n_seeds = data[widths[0]].rows.shape[0]
+        n_seeds = data[shown].rows.shape[0]
         state["now"] = [ax.plot(gammas, limit, color=OKABE_ITO[0], lw=1.0, alpha=0.8)[0] for _ in range(n_seeds)]
         state["t0"] = [ax.plot(gammas, limit, color="0.55", lw=0.8, ls=":")[0] for _ in range(n_seeds)]
         ax.plot(gammas, limit, color="k", lw=2.2, label="infinite width")
         ax.plot([], [], color=OKABE_ITO[0], label=f"{n_seeds} seeds at time t")
         ax.plot([], [], color="0.55", ls=":", label="same seeds at t = 0")
         ax.set_xlim(-np.pi, np.pi)
-        ax.set_ylim(low - margin, high + margin)
         ax.set_xticks([-np.pi, -np.pi / 2, 0, np.pi / 2, np.pi], ["-pi", "-pi/2", "0", "pi/2", "pi"])
         ax.set_xlabel("gamma (angle between x0 and x)")
         ax.set_ylabel("K(x0, x(gamma))")
         ax.legend(loc="upper right", frameon=False)
         state["change"] = {}
-        for i, w in enumerate(widths):
-            (line,) = ax_change.plot(times, change.curves[i], marker=".", color=colours[w], label=f"N = {w}")
+        for w in widths:  # filled in by draw as each width comes in
+            (line,) = ax_change.plot([], [], marker=".", color=colours[w], label=f"N = {w}")
             state["change"][w] = line
         state["vline"] = ax_change.axvline(times[-1], color="k", lw=0.8, ls="--")
         ax_change.set_xscale("symlog", linthresh=times[1])
@@ -67,6 +64,13 @@ def fig1_demo(widths=kc.FIG1_WIDTHS, width: int | None = None, time: float | Non
     def draw(axes, width, time):
         if not state:
             build(axes)
+        if len(state.get("ranged", ())) != len(data):  # a width came in: its curve, and a y range for all
+            every_row = np.concatenate([d.rows.ravel() for d in data.values()] + [limit])
+            low, high = float(every_row.min()), float(every_row.max())
+            axes[0].set_ylim(low - 0.05 * (high - low), high + 0.05 * (high - low))
+            for w in data:
+                state["change"][w].set_data(times, kc.kernel_change_per_seed(w).mean(axis=0))
+            state["ranged"] = tuple(data)
         d = data[width]
         k = nearest_index(times, time)
         for i, line in enumerate(state["now"]):
@@ -88,7 +92,7 @@ def fig1_demo(widths=kc.FIG1_WIDTHS, width: int | None = None, time: float | Non
             "t0_visible": k > 0,
             "limit": limit,
             "change_times": np.asarray(times),
-            "change": change.curves,
+            "change": np.array([kc.kernel_change_per_seed(w).mean(axis=0) for w in widths if w in data]),
             "bold_width": width,
         }
 
@@ -96,11 +100,12 @@ def fig1_demo(widths=kc.FIG1_WIDTHS, width: int | None = None, time: float | Non
         draw,
         widths=widths,
         times=times,
-        width=widths[0] if width is None else width,
+        width=shown,
         time=times[-1] if time is None else time,
         ncols=2,
         figsize=(9.5, 3.4),
         title="Jacot et al. (2018), Fig. 1: the NTK of 10 random networks, before and after training",
+        stages=interactive.filling_stages(data, kc.fig1_width_data, widths),
     )
 
 

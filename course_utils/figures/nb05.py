@@ -388,30 +388,50 @@ def coordinate_check_demo(steps=tuple(range(1, parameterizations.COORD_STEPS + 1
     Left: rms of the change ``h_s - h_0`` of the hidden pre-activations; right: rms of the output
     ``f``; one line per parameterization, each trained with the learning rate ``1 / lambda_max`` of
     its width-64 network at every width. Width is the x axis, so there is no width control.
-    ``drawn``: ``{parameterization: (widths, change, output)}`` at the chosen steps, and ``steps``.
+    ``drawn``: ``{parameterization: (widths, change, output)}`` at the chosen steps, ``steps`` and
+    ``ylims`` (one y range per panel, the same at every step).
     """
     checks = {par: parameterizations.coordinate_check(par) for par in parameterizations.PARAMETERIZATIONS}
+    widths = next(iter(checks.values())).widths
+    art = {}
 
-    def draw(axes, steps):
-        s = int(steps)
-        drawn = {"steps": s}
-        for ax in axes:
-            ax.clear()
-        for par, c in checks.items():
-            colour = PARAMETERIZATION_COLOURS[par]
-            change, output = c.change[:, s - 1], c.output[:, s]
-            axes[0].loglog(c.widths, change, "o-", color=colour, label=NAMES[par])
-            axes[1].loglog(c.widths, output, "o-", color=colour, label=NAMES[par])
-            drawn[par] = (c.widths, change, output)
-        axes[0].loglog(c.widths, 0.05 * (c.widths / c.widths[0]) ** -0.5, "k:", lw=1, label="slope -1/2")
+    def setup(axes):
+        # One y range per panel for every step, so a step move shows the sizes growing (and the
+        # lines move by set_data alone: no axes rebuilt, no autoscaling on a log axis).
+        ranges = ([c.change for c in checks.values()], [c.output[:, 1:] for c in checks.values()])
+        for ax, values in zip(axes, ranges):
+            positive = np.concatenate([v[v > 0] for v in values])
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_ylim(positive.min() / 2, positive.max() * 2)
+        for par in checks:
+            for k, ax in enumerate(axes):
+                (art[(par, k)],) = ax.plot(widths, np.ones(len(widths)), "o-", color=PARAMETERIZATION_COLOURS[par],
+                                           label=NAMES[par])
+        axes[0].plot(widths, 0.05 * (widths / widths[0]) ** -0.5, "k:", lw=1, label="slope -1/2")
         axes[0].set_ylabel("rms of h_s - h_0 (per coordinate)")
-        axes[0].set_title(f"change of the hidden features after {s} steps")
+        art["title0"] = axes[0].set_title("")
         axes[1].set_ylabel("rms of the output f")
-        axes[1].set_title(f"output after {s} steps")
+        art["title1"] = axes[1].set_title("")
         for ax in axes:
             ax.set_xlabel("width N")
             ax.legend(loc="upper left")
-            plain_log_ticks(ax, "x", ticks=[int(w) for w in c.widths])
+            plain_log_ticks(ax, "x", ticks=[int(w) for w in widths])
+            plain_log_ticks(ax, "y")
+
+    def draw(axes, steps):
+        if not art:
+            setup(axes)
+        s = int(steps)
+        drawn = {"steps": s}
+        for par, c in checks.items():
+            change, output = c.change[:, s - 1], c.output[:, s]
+            art[(par, 0)].set_ydata(change)
+            art[(par, 1)].set_ydata(output)
+            drawn[par] = (c.widths, change, output)
+        art["title0"].set_text(f"change of the hidden features after {s} steps")
+        art["title1"].set_text(f"output after {s} steps")
+        drawn["ylims"] = (axes[0].get_ylim(), axes[1].get_ylim())
         return drawn
 
     return InteractiveFigure(draw, widths=None, extra={"steps": steps_slider(list(steps), steps[-1])}, ncols=2,

@@ -7,6 +7,8 @@ Every number drawn comes from ``course_utils.experiments`` (``feature_learning``
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..data import two_harmonic_target
@@ -17,6 +19,7 @@ from .interactive import (
     OKABE_ITO,
     InteractiveFigure,
     choice_slider,
+    filling_stages,
     log_times,
     multiple_slider,
     nearest_index,
@@ -35,24 +38,31 @@ def lazy_demo(widths=feature_learning.WIDTHS) -> InteractiveFigure:
     """Six first-layer features over the circle at init (dotted) and at time t (solid), NTK parameterization
     and muP, and the relative feature movement over time at every width (seed 0; bold: the chosen width).
 
+    N = 1024 is trained before the figure shows, the other widths while it fills in (stages).
+
     ``demo.drawn``: ``time_index``, ``units`` {parameterization: (128, 6)} and ``feature_change``
     {parameterization: {width: (T - 1,)}} (times after 0).
     """
     widths = [int(w) for w in widths]
-    runs = {(par, w): feature_learning.feature_runs(par, w) for par in feature_learning.PARAMETERIZATIONS for w in widths}
-    record_times = runs[("ntk", widths[0])].times
+    shown = 1024 if 1024 in widths else widths[0]
+
+    def both_parameterizations(width):
+        return {par: feature_learning.feature_runs(par, width) for par in feature_learning.PARAMETERIZATIONS}
+
+    runs = {shown: both_parameterizations(shown)}  # the other widths: stages, computed once it shows
+    record_times = runs[shown]["ntk"].times
     times = round_times(record_times)
     colours = width_colours(widths)
-    # one y range for every width, time and parameterization, so that no feature is clipped
-    top = max(float(np.max(run.units[0])) for run in runs.values())
-    bottom = min(float(np.min(run.units[0])) for run in runs.values())
-    margin = 0.05 * (top - bottom)
-    feature_range = (bottom - margin, top + margin)
     art = {}
 
     def full(axes, width):
+        # one y range for every width, time and parameterization in, so that no feature is clipped
+        top = max(float(np.max(run.units[0])) for pair in runs.values() for run in pair.values())
+        bottom = min(float(np.min(run.units[0])) for pair in runs.values() for run in pair.values())
+        margin = 0.05 * (top - bottom)
+        art["feature_range"] = (bottom - margin, top + margin)
         for ax, par, name in zip(axes[:2], ("ntk", "mup"), ("NTK parameterization", "muP")):
-            run = runs[(par, int(width))]
+            run = runs[int(width)][par]
             ax.clear()
             lines = []
             for u in range(feature_learning.N_UNITS):
@@ -61,17 +71,17 @@ def lazy_demo(widths=feature_learning.WIDTHS) -> InteractiveFigure:
                 (line,) = ax.plot(run.dense_angles, run.units[0, 0, :, u], "-", color=colour, lw=1.3)
                 lines.append(line)
             art[par] = lines
-            ax.set_ylim(*feature_range)
+            ax.set_ylim(*art["feature_range"])
             ax.set_xlabel("angle gamma")
             ax.set_ylabel("hidden feature phi(h)")
             ax.set_title(f"{name}, N = {width} (dotted: init)")
         ax = axes[2]
         ax.clear()
         art["curves"] = {}
-        for w in widths:
+        for w in (w for w in widths if w in runs):
             bold = w == int(width)
             for par, style in (("ntk", "-"), ("mup", "--")):
-                curve = runs[(par, w)].feature_change[0, 1:]
+                curve = runs[w][par].feature_change[0, 1:]
                 ax.loglog(record_times[1:], curve, style, color=colours[w], lw=2.2 if bold else 1,
                           alpha=1.0 if bold else 0.5, label=f"N = {w}" if par == "ntk" else None)
                 art["curves"].setdefault(par, {})[w] = curve
@@ -88,7 +98,7 @@ def lazy_demo(widths=feature_learning.WIDTHS) -> InteractiveFigure:
         i = nearest_index(record_times, time)
         units = {}
         for par in ("ntk", "mup"):
-            units[par] = runs[(par, int(width))].units[0, i]
+            units[par] = runs[int(width)][par].units[0, i]
             for u, line in enumerate(art[par]):
                 line.set_ydata(units[par][:, u])
         set_time_marker(art["marker"], time)
@@ -97,12 +107,16 @@ def lazy_demo(widths=feature_learning.WIDTHS) -> InteractiveFigure:
     stage = staged_draw(full, update)
 
     def draw(axes, time, width):
+        if art.get("widths_in") != len(runs):  # a width came in: draw everything again
+            stage.redraw_all()
+            art["widths_in"] = len(runs)
         drawn = stage(axes, time, width=width)
-        drawn["feature_range"] = feature_range
+        drawn["feature_range"] = art["feature_range"]
         return drawn
 
     return InteractiveFigure(draw, widths=widths, times=times, ncols=3, figsize=(11.5, 3.4),
-                             width=1024 if 1024 in widths else None, time=times[-1])
+                             width=shown, time=times[-1],
+                             stages=filling_stages(runs, both_parameterizations, widths))
 
 
 # ---------------------------------------------------------------------- 2. depth
@@ -118,14 +132,16 @@ def depth_slider(depths=depth.DEPTHS, value: int = 4):
 def depth_demo(widths=depth.WIDTHS, depths=depth.DEPTHS, times=DEPTH_TIMES) -> InteractiveFigure:
     """The normalised limit NTK against angle for the chosen depth (grey: the other depths) with the
     empirical kernel of one network of the chosen width, and the function the limit kernel learns by
-    time t from 8 points. Empirical kernels and regressions are computed on first visit (cached).
+    time t from 8 points. Empirical kernels and regressions are cached: the first depth and width's
+    are computed before the figure shows, every other (depth, width)'s as it fills in (stages).
 
     ``demo.drawn``: ``limit`` (512,), ``empirical`` (64,), ``function`` (512,) and ``time_index``.
     """
     widths, depths, times = [int(w) for w in widths], [int(d) for d in depths], tuple(float(t) for t in times)
     sweep = depth.depth_sweep(tuple(depths))
-    # built lazily: the regression of a depth and the empirical kernel of a (depth, width) are computed
-    # on their first visit (both cached in ``depth``), so the demo starts with one of each
+    # The regression of a depth and the empirical kernel of a (depth, width) are cached in ``depth``.
+    # The figure shows with those of the first depth and width; its stages then compute every other
+    # (depth, width), so that no move of either control waits for a kernel.
     grid = 2 * np.pi * np.arange(depth.EMPIRICAL_N) / depth.EMPIRICAL_N
     art = {}
 
@@ -171,9 +187,19 @@ def depth_demo(widths=depth.WIDTHS, depths=depth.DEPTHS, times=DEPTH_TIMES) -> I
     def draw(axes, time, width, depth):  # the control is called "depth"; the module is too
         return stage(axes, time, width=width, depth_value=depth)
 
-    return InteractiveFigure(draw, widths=widths, times=list(times), extra={"depth": depth_slider(depths)},
+    shown_width, slider = (128 if 128 in widths else widths[0]), depth_slider(depths)
+
+    def prepare(depth_value, width):
+        depth.empirical_depth_profile(depth_value, width)
+        depth.depth_regression(depth_value, times)
+
+    # the shown width first: a student's first depth move is the likeliest first move
+    others = sorted(((d, w) for d in depths for w in widths if (d, w) != (slider.value, shown_width)),
+                    key=lambda pair: (pair[1] != shown_width, depths.index(pair[0])))
+    return InteractiveFigure(draw, widths=widths, times=list(times), extra={"depth": slider},
                              expensive=("width", "depth"), ncols=2, figsize=(10.5, 3.8),
-                             width=128 if 128 in widths else None, time=times[-1])
+                             width=shown_width, time=times[-1],
+                             stages=[(f"L = {d}, N = {w}", functools.partial(prepare, d, w)) for d, w in others])
 
 
 # ---------------------------------------------------------------------- 3. kernel drift
@@ -278,55 +304,76 @@ def catapult_demo(widths=catapult.WIDTHS, steps=CATAPULT_STEPS) -> InteractiveFi
     The run-length control counts gradient-descent **steps** (the learning rate changes with the
     ``lr`` control, so ``lr x steps`` would not compare runs). ``demo.drawn``: ``loss`` and
     ``top_eigenvalue`` (steps + 1,) up to the chosen step, and ``final`` (M,) ``lr x final top
-    eigenvalue`` (inf where diverged). Built lazily: only the shown width trains at first.
+    eigenvalue`` (inf where diverged). N = 1024 trains before the figure shows, the other widths
+    while it fills in (stages). The artists are made once; a width or lr move only moves their data.
     """
-    widths = [int(w) for w in widths]  # each width's runs are computed on its first visit (cached)
+    widths = [int(w) for w in widths]
+    shown = 1024 if 1024 in widths else widths[0]
+    runs_by_width = {shown: catapult.catapult_runs(shown)}  # the other widths: stages
     multiples = np.asarray(catapult.MULTIPLES)
     art = {}
 
-    def full(axes, width, lr):
-        runs = catapult.catapult_runs(int(width))
-        i = catapult.multiple_index(lr)
-        eta = runs.lrs[i]
-        art["loss"], art["lam"], art["steps"] = runs.loss[i], runs.top_eigenvalue[i], runs.steps
+    def setup(axes):
         ax = axes[0]
-        ax.clear()
-        ax.semilogy(runs.steps, art["loss"], color="0.8", lw=1)
-        (art["loss_line"],) = ax.semilogy(runs.steps[:1], art["loss"][:1], color=OKABE_ITO[0])
+        (art["loss_all"],) = ax.semilogy([], [], color="0.8", lw=1)
+        (art["loss_line"],) = ax.semilogy([], [], color=OKABE_ITO[0])
         ax.set_xlabel("step")
         ax.set_ylabel("loss")
         ax.set_ylim(1e-8, 1e6)
-        ax.set_title(f"loss ({catapult.regime(int(width), lr)} run)")
+        art["title_loss"] = ax.set_title("")
         ax = axes[1]
-        ax.clear()
-        ax.plot(runs.steps, art["lam"], color="0.8", lw=1)
-        (art["lam_line"],) = ax.plot(runs.steps[:1], art["lam"][:1], color=OKABE_ITO[0], label="top NTK eigenvalue")
-        ax.axhline(2.0 / eta, color=OKABE_ITO[3], ls="--", lw=1, label="2 / lr")
-        ax.axhline(runs.lam0, color=GREY, ls=":", lw=1, label="lambda_0")
-        finite = art["lam"][np.isfinite(art["lam"])]
-        ax.set_ylim(0, 1.1 * max(2.2 * runs.lam0, float(finite.max()) if finite.size else 0.0))
+        (art["lam_all"],) = ax.plot([], [], color="0.8", lw=1)
+        (art["lam_line"],) = ax.plot([], [], color=OKABE_ITO[0], label="top NTK eigenvalue")
+        art["two_over_lr"] = ax.axhline(1.0, color=OKABE_ITO[3], ls="--", lw=1, label="2 / lr")
+        art["lam0"] = ax.axhline(1.0, color=GREY, ls=":", lw=1, label="lambda_0")
         ax.set_xlabel("step")
         ax.set_ylabel("top NTK eigenvalue")
-        ax.set_title(f"N = {width}, lr = {lr:g} / lambda_0")
+        art["title_lam"] = ax.set_title("")
         ax.legend(loc="upper right")
         ax = axes[2]
-        ax.clear()
-        final = runs.top_eigenvalue[:, -1] * runs.lrs
-        ok = np.isfinite(final)
-        art["final"] = final
         ax.plot(multiples, multiples, ":", color=GREY, lw=1, label="kernel frozen")
-        ax.plot(multiples[ok], final[ok], "o-", color=OKABE_ITO[0], label="after training")
-        ax.plot(multiples[~ok], np.full((~ok).sum(), 2.0), "x", color=OKABE_ITO[3], ms=7, label="diverged")
-        ax.plot([lr], [final[i] if ok[i] else 2.0], "o", ms=11, mfc="none", color="k")
+        (art["final_ok"],) = ax.plot([], [], "o-", color=OKABE_ITO[0], label="after training")
+        (art["final_diverged"],) = ax.plot([], [], "x", color=OKABE_ITO[3], ms=7, label="diverged")
+        (art["chosen"],) = ax.plot([], [], "o", ms=11, mfc="none", color="k")
         ax.axhline(2.0, color=OKABE_ITO[3], ls="--", lw=1)
         ax.axvspan(0, 2, color=OKABE_ITO[5], alpha=0.12, label="lazy band")
-        ax.axvspan(2, catapult.max_stable_multiple(int(width)), color=OKABE_ITO[1], alpha=0.15, label="catapult band")
+        art["band"] = ax.axvspan(2, 3, color=OKABE_ITO[1], alpha=0.15, label="catapult band")
         ax.text(1.0, 0.2, "lazy", ha="center")
-        ax.text(0.5 * (2 + catapult.max_stable_multiple(int(width))), 0.2, "catapult", ha="center")
+        art["band_text"] = ax.text(2.5, 0.2, "catapult", ha="center")
+        ax.set_xlim(0.0, multiples[-1] + 0.3)
         ax.set_xlabel("lr x lambda_0")
         ax.set_ylabel("lr x final top eigenvalue")
         ax.set_title("after 150 steps, every lr")
         ax.legend(loc="upper left")
+
+    def full(axes, width, lr):
+        if not art:
+            setup(axes)
+        runs = runs_by_width[int(width)]
+        i = catapult.multiple_index(lr)
+        eta = runs.lrs[i]
+        art["loss"], art["lam"], art["steps"] = runs.loss[i], runs.top_eigenvalue[i], runs.steps
+        art["loss_all"].set_data(runs.steps, art["loss"])
+        art["title_loss"].set_text(f"loss ({catapult.regime(int(width), lr)} run)")
+        axes[0].set_xlim(runs.steps[0], runs.steps[-1])
+        art["lam_all"].set_data(runs.steps, art["lam"])
+        art["two_over_lr"].set_ydata([2.0 / eta] * 2)
+        art["lam0"].set_ydata([runs.lam0] * 2)
+        finite = art["lam"][np.isfinite(art["lam"])]
+        axes[1].set_xlim(runs.steps[0], runs.steps[-1])
+        axes[1].set_ylim(0, 1.1 * max(2.2 * runs.lam0, float(finite.max()) if finite.size else 0.0))
+        art["title_lam"].set_text(f"N = {width}, lr = {lr:g} / lambda_0")
+        final = runs.top_eigenvalue[:, -1] * runs.lrs
+        ok = np.isfinite(final)
+        art["final"] = final
+        art["final_ok"].set_data(multiples[ok], final[ok])
+        art["final_diverged"].set_data(multiples[~ok], np.full((~ok).sum(), 2.0))
+        art["chosen"].set_data([lr], [final[i] if ok[i] else 2.0])
+        axes[2].set_ylim(0.0, max([multiples[-1] + 0.3, *(1.05 * final[ok])]))
+        edge = catapult.max_stable_multiple(int(width))
+        art["band"].set_x(2.0)
+        art["band"].set_width(edge - 2.0)
+        art["band_text"].set_x(0.5 * (2 + edge))
 
     def update(axes, time, width, lr):
         s = int(time) + 1
@@ -341,4 +388,5 @@ def catapult_demo(widths=catapult.WIDTHS, steps=CATAPULT_STEPS) -> InteractiveFi
 
     steps = [int(s) for s in steps]
     return InteractiveFigure(draw, widths=widths, extra={"steps": steps_slider(steps, steps[-1]), "lr": lr_slider()},
-                             ncols=3, figsize=(11.5, 3.5), width=1024 if 1024 in widths else None)
+                             ncols=3, figsize=(11.5, 3.5), width=shown,
+                             stages=filling_stages(runs_by_width, catapult.catapult_runs, widths))

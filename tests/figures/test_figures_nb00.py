@@ -23,6 +23,8 @@ def test_tour_controls():
     demo = figures.tour_demo()
     assert set(demo.controls) == {"width", "time"}
     check(demo)
+    # shown with N = 16 alone; the other widths are the stages its display runs (here: the first move)
+    assert [label for label, _ in demo.pending] == [f"N = {w}" for w in tour.TOUR_WIDTHS[1:]]
     redraws, moves = sweep(demo, "width", rounds=2, check=check)
     assert redraws == moves == 2 * len(tour.TOUR_WIDTHS) - 1
     redraws, moves = sweep(demo, "time", rounds=2, check=check)

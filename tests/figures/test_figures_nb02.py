@@ -33,6 +33,18 @@ def test_side_by_side_controls_and_data():
     assert_no_leak(demo, events=200)
 
 
+def test_side_by_side_shows_the_first_width_then_fills_in_the_rest():
+    demo = figures.side_by_side_demo()
+    first = lazy_training.DEMO_WIDTHS[0]
+    assert demo.drawn["widths_in"] == (first,) and len(demo.pending) == len(lazy_training.DEMO_WIDTHS) - 1
+    check(demo)
+    draws = demo.draw_count
+    assert demo.finish() == len(lazy_training.DEMO_WIDTHS) - 1
+    assert demo.draw_count == draws + 1 and demo.drawn["widths_in"] == lazy_training.DEMO_WIDTHS
+    assert demo.finish() == 0 and demo.draw_count == draws + 1  # nothing left, nothing redrawn
+    check(demo)
+
+
 def test_side_by_side_draws_a_direct_computation():
     """The curves at width 64 equal training the network and its linearization directly."""
     demo = figures.side_by_side_demo()

@@ -12,7 +12,11 @@ from course_utils.figures import nb03 as figures
 
 @pytest.fixture(scope="module")
 def demo():
-    figure = figures.fig1_demo()  # the notebook's call: precomputes every offered width
+    figure = figures.fig1_demo()  # the notebook's call: the first width at once, the others staged
+    assert figure.drawn["change"].shape[0] == 1 and len(figure.pending) == len(kc.FIG1_WIDTHS) - 1
+    figure.finish()  # what displaying it in the notebook does
+    assert figure.drawn["change"].shape == (len(kc.FIG1_WIDTHS), len(kc.FIG1_RECORD_STEPS))
+    np.testing.assert_array_equal(figure.drawn["change"], kc.kernel_change(kc.FIG1_WIDTHS).curves)
     yield figure
     figure.close()
 

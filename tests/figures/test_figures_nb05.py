@@ -234,6 +234,8 @@ def test_coordinate_check_demo():
             np.testing.assert_allclose(change, c.change[:, steps - 1])
             np.testing.assert_allclose(output, c.output[:, steps])
             np.testing.assert_allclose([change[0], output[0]], direct(par, steps), rtol=1e-8)
+            for values, (low, high) in zip((change, output), d.drawn["ylims"]):  # nothing clipped
+                assert low < values.min() and values.max() < high
 
     check(demo)
     sweep_all(demo, check, names=("steps",))

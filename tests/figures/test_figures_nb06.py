@@ -66,6 +66,9 @@ def test_lazy_demo():
                 units = feature_learning.feature_runs(par, w).units[0]
                 assert low < units.min() and units.max() < high
 
+    # staged: N = 1024 is drawn first, alone in the side panel; the stages bring the other widths
+    assert set(demo.drawn["feature_change"]["ntk"]) == {1024}
+    assert demo.finish() == len(feature_learning.WIDTHS) - 1 and not demo.pending
     check(demo)
     sweep_all(demo, check)
     assert_no_leak(demo, events=40)
@@ -80,6 +83,8 @@ def test_depth_slider():
 def test_depth_demo():
     demo = figures.depth_demo()
     assert list(demo.controls) == ["width", "time", "depth"]
+    assert len(demo.pending) == len(depth.DEPTHS) * len(depth.WIDTHS) - 1  # every other (depth, width)
+    assert demo.pending[0][0] == "L = 1, N = 128"  # the shown width's depths come first
     _, x_grid = cu.circle_grid(depth.PROFILE_N)
     _, x_train, y = cu.circle_problem(depth.TRAIN_SEED, depth.N_TRAIN)
     n = depth.N_TRAIN
