@@ -411,7 +411,8 @@ def render_widgets(section) -> str:
                              fmt_time(c["steady_median_s"]), fmt_time(r.get("png_median_s")),
                              f"{c['redraws_per_move']:.2g}", verdict(ok)])
     text = ("Per demo builder (called with its defaults, in a fresh process) and control: the first move right after "
-            "the build (for a staged demo the build includes its stages, the other widths it fills in once shown), the the slowest first visit of any value in one sweep, and the median move over two further "
+            "the build (for a staged demo the build includes its stages, the other widths it fills in once shown); "
+            "the slowest first visit of any value in one sweep, and the median move over two further "
             "sweeps (at most 12 values per control, subsampled evenly). A move is `demo.set(name=value)`: the "
             "demo's draw function plus matplotlib rendering the PNG (`PNG` column: `demo.png()` alone).\n\n")
     text += table(["demo", "build", "control", "first move (fresh process)", "worst first visit",

@@ -302,13 +302,13 @@ class KernelChange(NamedTuple):
 
 
 @functools.cache
-@functools.cache
 def kernel_change_per_seed(width: int) -> np.ndarray:
     """``||K_t - K_0||_F / ||K_0||_F`` on the training set, per seed and record: (S, T), one width."""
     K = fig1_width_data(width).train_kernels  # (S, T, n, n)
     return np.asarray([[relative_distance(K_t, K_s[0]) for K_t in K_s] for K_s in K])
 
 
+@functools.cache
 def kernel_change(widths=FIG1_WIDTHS) -> KernelChange:
     """``||K_t - K_0||_F / ||K_0||_F`` on the training set for the Fig. 1 runs, with its power law in width."""
     widths = _check_widths(widths)

@@ -19,7 +19,7 @@ Staged builds
 A demo whose side panel compares every width need not make the student wait for all of them
 before anything shows: its builder computes the default width, passes the other widths'
 computations as ``stages``, and the figure fills them in after it is displayed, redrawing
-after each with a note of what is still coming ("filling in N = 1024 (3 of 5)"). The cell
+after each with a note of what is still coming ("computing N = 1024 (3 of 5)"). The cell
 ends when the last stage is in, so by the time a control can move everything is computed.
 Outside a notebook, ``finish()`` runs what is left, and any control move calls it first.
 
@@ -37,6 +37,7 @@ from __future__ import annotations
 import base64
 import io
 import time as _time
+import traceback
 import weakref
 from typing import Callable, Sequence
 
@@ -46,7 +47,7 @@ import numpy as np
 from cycler import cycler
 from matplotlib.figure import Figure
 
-from .. import _validate
+from .. import _memory, _validate
 
 
 def powers_of_two(low: int, high: int) -> list[int]:
@@ -350,6 +351,9 @@ class InteractiveFigure:
         complete the figure (the other widths of a side panel). They run in order when the
         figure is displayed (a redraw after each), or at ``finish()``; ``draw`` must draw
         whatever is ready.
+    show_stages : redraw after every stage while displayed (default); ``False`` for a figure
+        whose stages prepare what later moves show (other widths of a one-width figure): it is
+        redrawn once, when they are all in.
     """
 
     def __init__(
@@ -368,10 +372,13 @@ class InteractiveFigure:
         dpi: int | None = None,
         title: str | None = None,
         stages: Sequence[tuple[str, Callable[[], object]]] = (),
+        show_stages: bool = True,
     ):
         if not callable(draw):
             raise ValueError("draw must be a function draw(axes, width=..., time=...)")
         self._draw = draw
+        self.show_stages = bool(show_stages)
+        self._finishing = False
         self.pending = []
         for stage in stages:
             if not (isinstance(stage, tuple) and len(stage) == 2 and callable(stage[1])):
@@ -469,21 +476,30 @@ class InteractiveFigure:
     def finish(self, *, show_progress: bool = False, redraw: bool = True) -> int:
         """Run the stages not yet run, in order; redraw once they are in. Returns how many ran.
 
-        With ``show_progress`` (the display path) it redraws after every stage and says in the
-        status line what is still being computed, so a student watches the figure fill in.
+        With ``show_progress`` (the display path) the status line says what is being computed,
+        and the figure is redrawn after every stage when its stages show (``show_stages``), so
+        a student watches it fill in. Each stage is followed by the memory check that ends a
+        cell (a stage is as big as a cell's computation). A call made while stages run (a
+        control moved from a stage) returns at once.
         """
+        if self._finishing:
+            return 0
         total, done = len(self.pending), 0
+        self._finishing = True
         try:
             while self.pending:
                 label, compute = self.pending[0]
                 if show_progress:
-                    self.status.value = f"<i>filling in {label} ({done + 1} of {total}); the controls answer when it is done...</i>"
+                    self.status.value = (f"<i>computing {label} ({done + 1} of {total}); "
+                                         "the controls answer when it is done...</i>")
                 compute()
                 self.pending.pop(0)
                 done += 1
-                if show_progress or (redraw and not self.pending):
+                _memory.release_compiled_programs()
+                if (show_progress and self.show_stages) or (redraw and not self.pending):
                     self.redraw()
         finally:
+            self._finishing = False
             self.status.value = ""
         return done
 
@@ -510,7 +526,14 @@ class InteractiveFigure:
         from IPython.display import display
 
         handle = display(self._repr_mimebundle_(), raw=True, display_id=True)
-        if self.finish(show_progress=True) and handle is not None:
+        try:
+            ran = self.finish(show_progress=True)
+        except Exception as err:  # the figure stays, with the message where a student looks
+            self.last_error = err
+            self.status.value = f"<b style='color:#b00'>{type(err).__name__} while computing: {err}</b>"
+            traceback.print_exc()  # to the cell's error stream, so a test run fails on it
+            ran = True
+        if ran and handle is not None:
             handle.update(self._repr_mimebundle_(), raw=True)
 
     def prefetch(self) -> int:

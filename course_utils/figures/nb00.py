@@ -55,9 +55,10 @@ def draw_tour(axes, width, time) -> dict:
 def tour_demo(widths=TOUR_WIDTHS, width: int = 16, time: float | None = None) -> InteractiveFigure:
     """The tour figure: fitted function and loss curve, network against kernel prediction.
 
-    Only the width shown first is trained before the figure shows (one seed, a few seconds);
-    the other widths are trained as it fills in (stages), every seed of ``SEEDS`` in one batch,
-    which ``tour_gaps`` then reads instead of training again. After that, every move only redraws.
+    Only the width shown first is trained before the figure shows (its first seed, a few
+    seconds); the other widths are trained while the cell runs (stages), every seed of ``SEEDS``
+    in one batch, which ``tour_gaps`` then reads instead of training them again (the shown width
+    it trains again, with all its seeds). After that, every move only redraws.
     """
     widths = tuple(int(w) for w in widths)
     shown = {int(width): tour_run(width)}
@@ -72,6 +73,7 @@ def tour_demo(widths=TOUR_WIDTHS, width: int = 16, time: float | None = None) ->
         figsize=(9.0, 3.3),
         title="A network (solid) against its infinite-width kernel prediction (dashed)",
         stages=filling_stages(shown, lambda w: tour_run(w, SEEDS), widths),
+        show_stages=False,  # one width at a time: the others are for later moves
     )
 
 

@@ -19,15 +19,8 @@ from ..experiments.landscape import (
     stall_kinds,
     success_sweep,
 )
-from .interactive import (
-    OKABE_ITO,
-    InteractiveFigure,
-    course_style,
-    filling_stages,
-    nearest_index,
-    plain_log_ticks,
-    static_figure,
-)
+from .interactive import OKABE_ITO, InteractiveFigure, course_style, nearest_index, plain_log_ticks, static_figure
+from .interactive import filling_stages
 
 # Success and failure differ in colour (Okabe-Ito blue vs vermillion, safe for colour-blind
 # readers) and in line style (solid vs dashed), so the meaning never rests on colour alone.
@@ -255,6 +248,7 @@ def segment_demo(widths=SEGMENT_WIDTHS) -> InteractiveFigure:
         figsize=(9.0, 3.4),
         title="Loss between permuted copies of a trained network",
         stages=filling_stages(runs, segment_runs, widths),
+        show_stages=False,  # one width at a time: the others are for later moves
     )
 
 

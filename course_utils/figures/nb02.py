@@ -79,6 +79,8 @@ def side_by_side_demo(widths=lazy_training.DEMO_WIDTHS) -> InteractiveFigure:
             plain_log_ticks(ax)
             ax.set_xlabel("time t")
             ax.set_ylabel(ylabel)
+        for ax in (ax1, ax2):  # the curves come in with the stages: no autoscaling to wait for
+            ax.set_xlim(times[1], times[-1])
         ax1.set_ylim(1e-5, 2.0)  # every recorded value lies inside these limits (nothing floored)
         ax2.set_ylim(1e-4, 2.0)
         ax1.set_title("network minus its linearization")

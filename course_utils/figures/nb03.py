@@ -23,7 +23,8 @@ def fig1_demo(widths=kc.FIG1_WIDTHS, width: int | None = None, time: float | Non
     a time move only swaps the y-data of existing lines.
 
     The draw returns ``{"width", "time", "gammas", "rows" (S, G), "rows_t0" (S, G),
-    "t0_visible", "limit" (G,), "change_times", "change" (W, T), "bold_width"}``.
+    "t0_visible", "limit" (G,), "change_times", "change" (W, T): the widths in so far, in order,
+    "bold_width", "ylims"}`` (``ylims``: the y range of each panel).
     """
     widths = tuple(int(w) for w in widths)
     shown = widths[0] if width is None else int(width)
@@ -70,6 +71,8 @@ def fig1_demo(widths=kc.FIG1_WIDTHS, width: int | None = None, time: float | Non
             axes[0].set_ylim(low - 0.05 * (high - low), high + 0.05 * (high - low))
             for w in data:
                 state["change"][w].set_data(times, kc.kernel_change_per_seed(w).mean(axis=0))
+            every_change = np.concatenate([kc.kernel_change_per_seed(w).mean(axis=0) for w in data])
+            axes[1].set_ylim(0.0, 1.05 * float(every_change.max()))
             state["ranged"] = tuple(data)
         d = data[width]
         k = nearest_index(times, time)
@@ -94,6 +97,7 @@ def fig1_demo(widths=kc.FIG1_WIDTHS, width: int | None = None, time: float | Non
             "change_times": np.asarray(times),
             "change": np.array([kc.kernel_change_per_seed(w).mean(axis=0) for w in widths if w in data]),
             "bold_width": width,
+            "ylims": (axes[0].get_ylim(), axes[1].get_ylim()),
         }
 
     return InteractiveFigure(

@@ -400,7 +400,7 @@ def coordinate_check_demo(steps=tuple(range(1, parameterizations.COORD_STEPS + 1
         # lines move by set_data alone: no axes rebuilt, no autoscaling on a log axis).
         ranges = ([c.change for c in checks.values()], [c.output[:, 1:] for c in checks.values()])
         for ax, values in zip(axes, ranges):
-            positive = np.concatenate([v[v > 0] for v in values])
+            positive = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in values])
             ax.set_xscale("log")
             ax.set_yscale("log")
             ax.set_ylim(positive.min() / 2, positive.max() * 2)

@@ -193,12 +193,10 @@ def depth_demo(widths=depth.WIDTHS, depths=depth.DEPTHS, times=DEPTH_TIMES) -> I
         depth.empirical_depth_profile(depth_value, width)
         depth.depth_regression(depth_value, times)
 
-    # the shown width first: a student's first depth move is the likeliest first move
-    others = sorted(((d, w) for d in depths for w in widths if (d, w) != (slider.value, shown_width)),
-                    key=lambda pair: (pair[1] != shown_width, depths.index(pair[0])))
+    others = [(d, w) for w in widths for d in depths if (d, w) != (slider.value, shown_width)]
     return InteractiveFigure(draw, widths=widths, times=list(times), extra={"depth": slider},
                              expensive=("width", "depth"), ncols=2, figsize=(10.5, 3.8),
-                             width=shown_width, time=times[-1],
+                             width=shown_width, time=times[-1], show_stages=False,
                              stages=[(f"L = {d}, N = {w}", functools.partial(prepare, d, w)) for d, w in others])
 
 
@@ -371,8 +369,7 @@ def catapult_demo(widths=catapult.WIDTHS, steps=CATAPULT_STEPS) -> InteractiveFi
         art["chosen"].set_data([lr], [final[i] if ok[i] else 2.0])
         axes[2].set_ylim(0.0, max([multiples[-1] + 0.3, *(1.05 * final[ok])]))
         edge = catapult.max_stable_multiple(int(width))
-        art["band"].set_x(2.0)
-        art["band"].set_width(edge - 2.0)
+        art["band"].set_width(edge - 2.0)  # a Rectangle from x = 2 (matplotlib >= 3.9)
         art["band_text"].set_x(0.5 * (2 + edge))
 
     def update(axes, time, width, lr):
@@ -388,5 +385,5 @@ def catapult_demo(widths=catapult.WIDTHS, steps=CATAPULT_STEPS) -> InteractiveFi
 
     steps = [int(s) for s in steps]
     return InteractiveFigure(draw, widths=widths, extra={"steps": steps_slider(steps, steps[-1]), "lr": lr_slider()},
-                             ncols=3, figsize=(11.5, 3.5), width=shown,
+                             ncols=3, figsize=(11.5, 3.5), width=shown, show_stages=False,
                              stages=filling_stages(runs_by_width, catapult.catapult_runs, widths))

@@ -175,6 +175,55 @@ def test_displaying_a_staged_figure_fills_it_in_and_updates_the_stored_image(mon
     assert shown[1][2] == demo._repr_mimebundle_()["image/png"] and demo.status.value == ""
 
 
+def test_a_stage_that_fails_while_displayed_shows_its_error_and_the_figure_once(monkeypatch, capsys):
+    import IPython.display
+
+    shown = []
+
+    class Handle:
+        def update(self, bundle, raw):
+            shown.append("update")
+
+    monkeypatch.setattr(IPython.display, "display", lambda bundle, raw, display_id: shown.append("display") or Handle())
+
+    def broken():
+        raise RuntimeError("out of memory")
+
+    demo = w.InteractiveFigure(lambda axes, width, time: None, widths=[4, 8], width=4, times=[0.0],
+                               stages=[("N = 8", broken)])
+    demo._ipython_display_()  # does not raise: IPython would then show the figure a second time
+    assert shown == ["display", "update"] and len(demo.pending) == 1
+    assert "RuntimeError while computing: out of memory" in demo.status.value
+    assert isinstance(demo.last_error, RuntimeError) and "out of memory" in capsys.readouterr().err
+
+
+def test_a_move_made_by_a_stage_does_not_run_the_stages_again():
+    log = []
+    holder = {}
+
+    def stage(name):
+        def compute():
+            log.append(name)
+            if name == "first":
+                holder["demo"].set(time=1.0)  # a control moved while the stages run
+        return compute
+
+    holder["demo"] = demo = w.InteractiveFigure(lambda axes, width, time: None, widths=[4], times=[0.0, 1.0], time=0.0,
+                                                stages=[("first", stage("first")), ("second", stage("second"))])
+    assert demo.finish() == 2 and log == ["first", "second"] and not demo.pending
+
+
+def test_a_figure_whose_stages_do_not_show_is_redrawn_once_when_displayed(monkeypatch):
+    import IPython.display
+
+    monkeypatch.setattr(IPython.display, "display", lambda bundle, raw, display_id: None)
+    log = []
+    demo = staged_demo(log)
+    demo.show_stages = False
+    demo._ipython_display_()
+    assert log == [("draw", (4,)), ("stage", 8), ("stage", 16), ("draw", (4, 8, 16))]
+
+
 def test_a_failing_stage_stays_pending_and_bad_stages_are_refused():
     calls = []
 

@@ -43,6 +43,12 @@ def test_side_by_side_shows_the_first_width_then_fills_in_the_rest():
     assert demo.draw_count == draws + 1 and demo.drawn["widths_in"] == lazy_training.DEMO_WIDTHS
     assert demo.finish() == 0 and demo.draw_count == draws + 1  # nothing left, nothing redrawn
     check(demo)
+    # the side panels hold every width's curve inside their limits (nothing off the axes)
+    (x_low, x_high), (y_low, y_high) = demo.axes[1].get_xlim(), demo.axes[1].get_ylim()
+    for width in lazy_training.DEMO_WIDTHS:
+        run = lazy_training.side_by_side(width)
+        assert x_low <= run.times[1] and run.times[-1] <= x_high
+        assert y_low <= run.gap[0, 1:].min() and run.gap[0, 1:].max() <= y_high
 
 
 def test_side_by_side_draws_a_direct_computation():

@@ -17,6 +17,10 @@ def demo():
     figure.finish()  # what displaying it in the notebook does
     assert figure.drawn["change"].shape == (len(kc.FIG1_WIDTHS), len(kc.FIG1_RECORD_STEPS))
     np.testing.assert_array_equal(figure.drawn["change"], kc.kernel_change(kc.FIG1_WIDTHS).curves)
+    (row_low, row_high), (change_low, change_high) = figure.drawn["ylims"]  # nothing clipped
+    assert change_low <= figure.drawn["change"].min() and figure.drawn["change"].max() < change_high
+    every_row = np.concatenate([kc.fig1_width_data(w).rows.ravel() for w in kc.FIG1_WIDTHS])
+    assert row_low < every_row.min() and every_row.max() < row_high
     yield figure
     figure.close()
 

@@ -84,7 +84,6 @@ def test_depth_demo():
     demo = figures.depth_demo()
     assert list(demo.controls) == ["width", "time", "depth"]
     assert len(demo.pending) == len(depth.DEPTHS) * len(depth.WIDTHS) - 1  # every other (depth, width)
-    assert demo.pending[0][0] == "L = 1, N = 128"  # the shown width's depths come first
     _, x_grid = cu.circle_grid(depth.PROFILE_N)
     _, x_train, y = cu.circle_problem(depth.TRAIN_SEED, depth.N_TRAIN)
     n = depth.N_TRAIN
