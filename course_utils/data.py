@@ -25,7 +25,9 @@ def _as_key(seed_or_key):
 
 def circle_points(angles) -> jnp.ndarray:
     """Points ``(cos gamma, sin gamma)`` on the unit circle, shape (n, 2)."""
-    angles = jnp.atleast_1d(jnp.asarray(angles, dtype=jnp.float64))
+    # checked in numpy (jnp.atleast_1d would compile a program per shape); traced angles stay traced
+    xp = jnp if isinstance(angles, jax.core.Tracer) else np
+    angles = xp.atleast_1d(xp.asarray(angles, dtype=xp.float64))
     if angles.ndim != 1:
         raise ValueError(f"angles must be a scalar or a 1-D array; got shape {tuple(angles.shape)}")
     return _circle_points(angles)

@@ -145,7 +145,7 @@ class MLP:
         ``key`` is a ``jax.random`` key (``jax.random.PRNGKey(seed)``) or an int seed.
         """
         if isinstance(key, numbers.Integral) and not isinstance(key, bool):
-            return _init_from_seeds(self.layer_sizes, self._init_stds(), jnp.asarray([_validate.positive_int(int(key), "seed", minimum=0)]), False)
+            return _init_from_seeds(self.layer_sizes, self._init_stds(), np.asarray([_validate.positive_int(int(key), "seed", minimum=0)]), False)
         return _init_from_key(self.layer_sizes, self._init_stds(), key)
 
     def init_many(self, seeds) -> list[dict]:
@@ -157,7 +157,7 @@ class MLP:
         seeds = [_validate.positive_int(int(s) if isinstance(s, numbers.Integral) else s, "seed", minimum=0) for s in seeds]
         if not seeds:
             raise ValueError("seeds must be a non-empty list of integers >= 0")
-        return _init_from_seeds(self.layer_sizes, self._init_stds(), jnp.asarray(seeds), True)
+        return _init_from_seeds(self.layer_sizes, self._init_stds(), np.asarray(seeds), True)
 
     def _init_stds(self):
         """(layers, 2) initial standard deviations of W and b: data for the draw, not part of its compiled program."""
@@ -289,8 +289,8 @@ def _draw(layer_sizes, stds, keys) -> list[dict]:
 
 def _as_params(drawn, stacked: bool) -> list[dict]:
     # Unstacked in numpy and handed to JAX as they are: slicing JAX arrays here would compile a
-    # small program per shape, which is what the block draw avoids.
-    return [{name: jnp.asarray(leaf if stacked else leaf[0]) for name, leaf in layer.items()} for layer in drawn]
+    # small program per shape, which is what the block draw avoids (and so would jnp.asarray).
+    return [{name: _validate.to_jax(leaf if stacked else leaf[0], copy=False) for name, leaf in layer.items()} for layer in drawn]
 
 
 def _init_from_key(layer_sizes, stds, key):

@@ -196,7 +196,7 @@ def train(
         step_index = recorded_steps(steps, record_every)
     else:
         step_index = _check_record_steps(record_steps, steps)
-    params = jax.tree_util.tree_map(lambda a: jnp.asarray(a, dtype=jnp.float64), params)
+    params = jax.tree_util.tree_map(_validate.to_jax, params)
     batch_lr = None
     if batch:
         runs = _batch_size(params)
@@ -208,10 +208,10 @@ def train(
             batch_lr = True
         else:
             raise ValueError(f"lr must be a positive number or {runs} positive numbers (one per run); got {lr!r}")
-        lr = jnp.asarray(lr_values)
+        lr = _validate.to_jax(lr_values)
     else:
         lr = _validate.finite_float(lr, "lr", minimum=0.0, strict=True)
-    chunk_lengths = jnp.asarray(np.diff(step_index), dtype=jnp.int32)
+    chunk_lengths = _validate.to_jax(np.diff(step_index), np.int32, copy=False)
     final, (outputs, loss, history, measured) = _train_scan(
         apply_fn, params, x, y, lr, chunk_lengths, measure=measure, record_params=bool(record_params), batch_lr=batch_lr
     )

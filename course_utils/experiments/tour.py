@@ -47,9 +47,15 @@ EXPONENT_TOLERANCE = 0.2  # a fitted exponent within this of -1/2 counts as agre
 
 
 def tour_target(angles):
-    """The function the tour fits on the circle: ``sin(gamma) + 0.5 cos(2 gamma)``."""
-    angles = jnp.asarray(angles, dtype=jnp.float64)
-    return jnp.sin(angles) + 0.5 * jnp.cos(2 * angles)
+    """The function the tour fits on the circle: ``sin(gamma) + 0.5 cos(2 gamma)``.
+
+    A numpy array (float64) for concrete angles: five JAX operations of a new shape would
+    compile five small programs (about 0.2 s in a fresh kernel), and numpy's sin and cos give
+    the same bits here. Traced angles (inside ``jax.jit``) get the same formula in ``jnp``.
+    """
+    xp = jnp if isinstance(angles, jax.core.Tracer) else np
+    angles = xp.asarray(angles, dtype=xp.float64)
+    return xp.sin(angles) + 0.5 * xp.cos(2 * angles)
 
 
 def tour_model(width: int) -> MLP:
@@ -117,26 +123,28 @@ def _select_runs(run: TourRun, rows) -> TourRun:
 def _tour_run(width: int, seeds: tuple, grid_size: int) -> TourRun:
     model = tour_model(width)
     train_angles, x, y = tour_problem()
-    grid_angles = jnp.linspace(0.0, 2 * np.pi, grid_size)
+    grid_angles = np.linspace(0.0, 2 * np.pi, grid_size)
     grid = circle_points(grid_angles)
     params = model.init_many(seeds)
+    # The network on the grid is measured inside the training run, at every record: one
+    # compiled program instead of two, and no parameter history is kept.
     traj = train(
         model.apply, params, x, y, lr=LR, steps=STEPS, record_steps=log_record_steps(STEPS, N_RECORDS),
-        record_params=True, batch=True,
+        measure=lambda p: model.forward(p, grid)[1], batch=True,
     )
-    # (S, T, m): the network on the grid at every record of every run (one record at a time:
-    # a (m, N) hidden layer at most, not S * T of them)
-    network_grid = jax.lax.map(lambda run: jax.lax.map(lambda p: model.forward(p, grid)[1], run), traj.param_history)
+    network_grid = traj.measurements  # (S, T, m)
     # The infinite-width prediction starts from each network's own outputs at t = 0, so the
     # only difference left is that the kernel is the deterministic limit and never moves.
     K, K_grid = analytic_ntk(model, x), analytic_ntk(model, grid, x)
+    # numpy from here: slicing JAX arrays would compile a small program per slice
+    network_train, network_grid = np.asarray(traj.outputs), np.asarray(network_grid)
     kernel_grid, kernel_train, kernel_loss = [], [], []
     for i in range(len(seeds)):
-        flow = GradientFlow(K, y, traj.outputs[i, 0], lr=LR)  # the same discrete steps as the network
+        flow = GradientFlow(K, y, network_train[i, 0], lr=LR)  # the same discrete steps as the network
         kernel_train.append(flow.outputs(traj.times))
         kernel_loss.append(flow.loss(traj.times))
         kernel_grid.append(flow.predict(traj.times, K_grid, network_grid[i, 0]))
-    network_train, kernel_train = np.asarray(traj.outputs), np.asarray(kernel_train)
+    kernel_train = np.asarray(kernel_train)
     run = TourRun(
         times=np.asarray(traj.times),
         grid_angles=np.asarray(grid_angles),

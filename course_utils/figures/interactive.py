@@ -495,7 +495,7 @@ class InteractiveFigure:
                 compute()
                 self.pending.pop(0)
                 done += 1
-                _memory.release_compiled_programs()
+                _memory.end_of_cell()
                 if (show_progress and self.show_stages) or (redraw and not self.pending):
                     self.redraw()
         finally:

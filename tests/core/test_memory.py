@@ -108,3 +108,18 @@ def test_at_most_one_release_per_interval(monkeypatch, budget_400):
     assert not _memory.release_compiled_programs()
     monkeypatch.setattr(_memory, "_last_release", -float("inf"))
     assert _memory.release_compiled_programs()
+
+
+def test_the_end_of_a_cell_trims_the_heap_whenever_over_budget(monkeypatch, budget_400):
+    # Within the interval after a release, and less than the headroom above it: the programs
+    # stay, but the compilers' freed scratch memory still goes back to the system.
+    trims, full = [], _count_full_clears(monkeypatch)
+    monkeypatch.setattr(_memory, "trim_heap", lambda: trims.append(1))
+    monkeypatch.setattr(_memory, "_last_release", _memory.time.monotonic())
+    monkeypatch.setattr(_memory, "_floor_mb", 480.0)
+    _scripted_rss(monkeypatch, [500.0])
+    assert not _memory.end_of_cell()
+    assert trims == [1] and training._train_scan._cache_size() >= 1 and not full
+    _scripted_rss(monkeypatch, [300.0])  # under budget: nothing to do
+    assert not _memory.end_of_cell()
+    assert trims == [1]

@@ -117,3 +117,21 @@ def test_data_helpers_bad_input():
         cu.sphere_points(0, 4, 0)
     with pytest.raises(ValueError, match="amplitudes"):
         cu.fourier_target(np.zeros(3), [1, 2], [1.0])
+
+
+def test_checked_inputs_do_not_share_the_callers_buffer():
+    # jax.device_put shares a numpy buffer on the CPU: a checked input must be a private copy,
+    # or a student who reuses an array would change data already handed to the course.
+    from course_utils import _validate
+
+    x = np.asarray(cu.circle_grid(5)[1]).copy()
+    y = np.linspace(0.0, 1.0, 5)
+    x_checked, y_checked = _validate.as_inputs(x, 2), _validate.as_vector(y, 5, "y")
+    lr = np.array([0.1, 0.2])
+    lr_checked = _validate.to_jax(lr)
+    x[0, 0], y[0], lr[0] = 99.0, 99.0, 99.0
+    assert float(x_checked[0, 0]) != 99.0 and float(y_checked[0]) != 99.0 and float(lr_checked[0]) == 0.1
+    assert x_checked.dtype == y_checked.dtype == jnp.float64
+    assert _validate.to_jax(np.arange(3), np.int32).dtype == jnp.int32
+    already = jnp.ones(3)
+    assert _validate.to_jax(already) is already  # nothing copied for what is already a float64 JAX array
