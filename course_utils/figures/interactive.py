@@ -479,7 +479,8 @@ class InteractiveFigure:
         With ``show_progress`` (the display path) the status line says what is being computed,
         and the figure is redrawn after every stage when its stages show (``show_stages``), so
         a student watches it fill in. Each stage is followed by the memory check that ends a
-        cell (a stage is as big as a cell's computation). A call made while stages run (a
+        cell (a stage is as big as a cell's computation), after its large programs are released: a
+        stage's shapes are not computed again. A call made while stages run (a
         control moved from a stage) returns at once.
         """
         if self._finishing:
@@ -495,6 +496,7 @@ class InteractiveFigure:
                 compute()
                 self.pending.pop(0)
                 done += 1
+                _memory.release_large_programs()  # this stage's shapes are not trained again
                 _memory.end_of_cell()
                 if (show_progress and self.show_stages) or (redraw and not self.pending):
                     self.redraw()

@@ -241,3 +241,28 @@ def test_a_failing_stage_stays_pending_and_bad_stages_are_refused():
         w.InteractiveFigure(lambda axes, width, time: None, widths=[4], times=[0.0], stages=[("N = 8", 3)])
     with pytest.raises(ValueError, match="stage"):
         w.InteractiveFigure(lambda axes, width, time: None, widths=[4], times=[0.0], stages=["N = 8"])
+
+
+def test_a_stage_releases_the_training_programs_it_compiled(monkeypatch):
+    # A stage trains a shape that is never trained again: its compiled run must not stay in
+    # memory under the next stage's compilation.
+    from course_utils import training
+
+    monkeypatch.setenv("COURSE_MEMORY_BUDGET_MB", "100000")  # far under budget: only the stage's own release acts
+    model = cu.MLP(in_dim=2, width=8)
+    angles, x = cu.circle_grid(5)
+    kept = {}
+
+    def train_width(width):
+        kept[width] = cu.train(model.apply, model.init(width), x, np.cos(angles), lr=0.1, steps=3)
+
+    demo = w.InteractiveFigure(lambda axes, width, time: None, widths=[4, 8], width=4, times=[0.0],
+                               stages=[("N = 8", lambda: train_width(8))])
+    train_width(4)
+    assert training._train_scan._cache_size() >= 1
+    demo.finish()
+    assert 8 in kept and training._train_scan._cache_size() == 0
+    monkeypatch.setenv("COURSE_MEMORY_BUDGET_MB", "0")  # the budget switched off: programs stay
+    demo.pending.append(("again", lambda: train_width(8)))
+    demo.finish()
+    assert training._train_scan._cache_size() >= 1
