@@ -61,7 +61,6 @@ threads = _threads.limit_threads()
 from . import _memory  # noqa: E402
 
 _memory.register_ipython_hook()
-_memory.tune_malloc()
 
 from . import data, measure  # noqa: E402
 from .data import (  # noqa: E402

@@ -40,32 +40,6 @@ except OSError:  # not glibc (macOS, musl): nothing to trim
     _LIBC = None
 
 
-# glibc raises its mmap threshold each time a large block is freed (up to 32 MB), after which the
-# compilers' and arrays' large blocks come from the heap, where freed pages stay with the process.
-# A fixed 1 MB threshold sends every large block to mmap, given back on free; two malloc arenas
-# instead of up to 8 per core keep the threads' freed memory in fewer places. Fixing the mmap
-# threshold also fixes the heap's trim threshold, at 128 kB; at that the heap shrank and regrew
-# on every large free (notebook 06 ran 97 s instead of 80 s), so it is set to 64 MB (the end of a
-# cell trims the rest). Measured side by side (bench/README.md): notebook 02 peaked at 519 MB
-# instead of 571-609 MB, notebook 06 at 478 MB instead of 514-546 MB.
-MMAP_THRESHOLD_BYTES = 1 << 20
-TRIM_THRESHOLD_BYTES = 64 << 20
-MALLOC_ARENAS = 2
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8  # mallopt parameters (malloc.h)
-
-
-def tune_malloc() -> bool:
-    """Set glibc's mmap and trim thresholds and its arena count (above); returns whether it did.
-
-    Only under glibc. ``COURSE_MALLOC_TUNE=0`` leaves glibc's defaults (to measure the difference).
-    """
-    if _LIBC is None or not hasattr(_LIBC, "mallopt") or os.environ.get("COURSE_MALLOC_TUNE", "1") == "0":
-        return False
-    settings = ((_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES), (_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES),
-                (_M_ARENA_MAX, MALLOC_ARENAS))
-    return all([bool(_LIBC.mallopt(parameter, value)) for parameter, value in settings])
-
-
 HEADROOM_MB = 100.0
 MIN_INTERVAL_S = float(os.environ.get("COURSE_MEMORY_INTERVAL_S", "3"))  # at most one release per interval
 _floor_mb = 0.0  # resident memory just after the last release

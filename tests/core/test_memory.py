@@ -124,10 +124,3 @@ def test_the_end_of_a_cell_trims_the_heap_whenever_over_budget(monkeypatch, budg
     assert not _memory.end_of_cell()
     assert trims == [1]
 
-
-def test_malloc_is_tuned_under_glibc_and_can_be_left_alone(monkeypatch):
-    if _memory._LIBC is None:
-        pytest.skip("not glibc: there is no mallopt to call")
-    assert _memory.tune_malloc()  # glibc accepts all three settings (it returns 0 for a bad one)
-    monkeypatch.setenv("COURSE_MALLOC_TUNE", "0")
-    assert not _memory.tune_malloc()
