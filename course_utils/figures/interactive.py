@@ -233,7 +233,11 @@ def plain_log_ticks(axes, axis: str = "both", ticks=None) -> None:
                 continue
             if ticks is not None:
                 a.set_major_locator(FixedLocator(list(ticks)))
-            a.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            elif getattr(a.get_major_formatter(), "course_plain", False) and isinstance(a.get_minor_locator(), NullLocator):
+                continue  # already plain: setting it again would make the next render a full one
+            plain = FuncFormatter(lambda v, _: f"{v:g}")
+            plain.course_plain = True
+            a.set_major_formatter(plain)
             a.set_minor_formatter(NullFormatter())
             a.set_minor_locator(NullLocator())
 
@@ -241,9 +245,12 @@ def plain_log_ticks(axes, axis: str = "both", ticks=None) -> None:
 def staged_draw(full, update):
     """A draw function for ``InteractiveFigure`` that redraws only what a control changed.
 
-    ``full(axes, **values)`` draws everything (called when any control other than time changes);
-    ``update(axes, time, **values)`` moves only the time-dependent artists (``set_data``), which
-    keeps a time-slider move cheap. Returns what ``update`` returns (the drawn data, for tests).
+    ``full(axes, **values)`` draws what the other controls decide (called when any control other
+    than time changes); ``update(axes, time, **values)`` moves only the time-dependent artists
+    (``set_data``), which keeps a time-slider move cheap. A ``full`` that makes its artists on
+    its first call and later only gives them new data keeps a width move cheap as well: the
+    renderer then draws again only what changed (``BlitRenderer``), where ``ax.clear()`` makes
+    it render everything. Returns what ``update`` returns (the drawn data, for tests).
     ``draw.redraw_all()`` makes the next call draw everything (after new data came in).
     """
     state = {"key": None}
@@ -383,7 +390,7 @@ def encode_png(rgba: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-WARM_FIGURES = 3  # figures that keep their pixel buffers between renders (the most recently drawn)
+WARM_FIGURES = 2  # figures that keep their pixel buffers between renders (the most recently drawn)
 _WARM_RENDERERS: "collections.OrderedDict[int, weakref.ref]" = collections.OrderedDict()
 
 

@@ -5,6 +5,8 @@ The numbers come from ``course_utils.experiments.tour``; this module only draws 
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from ..experiments.tour import SEEDS, TOUR_WIDTHS, tour_run, tour_target
@@ -15,33 +17,26 @@ LOSS_FLOOR = 1e-8  # bottom of the loss axis (the smallest recorded loss is abou
 
 
 def draw_tour(axes, width, time) -> dict:
-    """Draw the tour at one width and time (the figure's first seed); return the plotted arrays."""
+    """Draw the tour at one width and time (the figure's first seed); return the plotted arrays.
+
+    The artists are made on the first call for these axes; later calls only give them new data
+    (``set_data``), so a move redraws the curves and not the axes around them.
+    """
     run = tour_run(width)
     index = nearest_index(run.times, time)
     marker = max(index, 1)  # the loss panel is log-log: t = 0 is off the axis
     left, right = axes
-    left.clear()
-    left.plot(run.grid_angles, tour_target(run.grid_angles), color="0.75", lw=3, label="target")
-    left.plot(run.grid_angles, run.kernel_grid[0, index], "--", color=KERNEL_COLOUR, lw=2, label="kernel prediction")
-    left.plot(run.grid_angles, run.network_grid[0, index], color=NETWORK_COLOUR, lw=1.5, label="network")
-    left.plot(run.train_angles, run.train_targets, "o", color="k", ms=4, label="training points")
-    left.set_xlim(0, 2 * np.pi)
-    left.set_ylim(-2.2, 2.2)
-    left.set_xlabel(r"angle $\gamma$ of the input on the circle")
-    left.set_ylabel(r"output $f(x)$")
+    art = _TOUR_ARTISTS.get(left)
+    if art is None or art["network"].axes is None:  # first call, or the axes were cleared
+        art = _TOUR_ARTISTS[left] = _build_tour(left, right, run)
+    art["kernel"].set_ydata(run.kernel_grid[0, index])
+    art["network"].set_ydata(run.network_grid[0, index])
+    art["kernel_loss"].set_data(run.times[1:], run.kernel_loss[0, 1:])
+    art["network_loss"].set_data(run.times[1:], run.network_loss[0, 1:])
+    art["now"].set_data([run.times[marker]], [run.network_loss[0, marker]])
+    art["now_line"].set_xdata([run.times[marker]] * 2)
     left.set_title(f"width N = {width}, t = {run.times[index]:.3g}")
-    left.legend(loc="lower left", ncol=2)
-
-    right.clear()
-    right.loglog(run.times[1:], run.kernel_loss[0, 1:], "--", color=KERNEL_COLOUR, lw=2, label="kernel (infinite width)")
-    right.loglog(run.times[1:], run.network_loss[0, 1:], color=NETWORK_COLOUR, lw=1.5, label=f"network, width {width}")
-    right.plot(run.times[marker], run.network_loss[0, marker], "o", color=NETWORK_COLOUR, ms=6)
-    right.axvline(run.times[marker], color="0.5", lw=1)
-    right.set_xlabel(r"time t = $\eta$ x steps")
-    right.set_ylabel(r"training loss $\frac{1}{2}\|f - y\|^2$")
-    right.legend(loc="lower left")
-    right.set_ylim(LOSS_FLOOR, 20)  # below every recorded loss: nothing is clipped
-    plain_log_ticks(right)
+    right.set_title(f"training loss, width N = {width}")
     return {
         "width": width,
         "time": float(run.times[index]),
@@ -50,6 +45,39 @@ def draw_tour(axes, width, time) -> dict:
         "network_loss": run.network_loss[0, 1:],
         "kernel_loss": run.kernel_loss[0, 1:],
     }
+
+
+_TOUR_ARTISTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # left axes -> its artists
+
+
+def _build_tour(left, right, run) -> dict:
+    art = {}
+    left.clear()
+    left.plot(run.grid_angles, tour_target(run.grid_angles), color="0.75", lw=3, label="target")
+    (art["kernel"],) = left.plot(run.grid_angles, run.kernel_grid[0, 0], "--", color=KERNEL_COLOUR, lw=2,
+                                 label="kernel prediction")
+    (art["network"],) = left.plot(run.grid_angles, run.network_grid[0, 0], color=NETWORK_COLOUR, lw=1.5, label="network")
+    left.plot(run.train_angles, run.train_targets, "o", color="k", ms=4, label="training points")
+    left.set_xlim(0, 2 * np.pi)
+    left.set_ylim(-2.2, 2.2)
+    left.set_xlabel(r"angle $\gamma$ of the input on the circle")
+    left.set_ylabel(r"output $f(x)$")
+    left.legend(loc="lower left", ncol=2)
+
+    right.clear()
+    (art["kernel_loss"],) = right.loglog(run.times[1:], run.kernel_loss[0, 1:], "--", color=KERNEL_COLOUR, lw=2,
+                                         label="kernel (infinite width)")
+    (art["network_loss"],) = right.loglog(run.times[1:], run.network_loss[0, 1:], color=NETWORK_COLOUR, lw=1.5,
+                                          label="network")
+    (art["now"],) = right.plot(run.times[1], run.network_loss[0, 1], "o", color=NETWORK_COLOUR, ms=6)
+    art["now_line"] = right.axvline(run.times[1], color="0.5", lw=1)
+    right.set_xlim(run.times[1], run.times[-1])
+    right.set_ylim(LOSS_FLOOR, 20)  # below every recorded loss: nothing is clipped
+    right.set_xlabel(r"time t = $\eta$ x steps")
+    right.set_ylabel(r"training loss $\frac{1}{2}\|f - y\|^2$")
+    right.legend(loc="lower left")
+    plain_log_ticks(right)
+    return art
 
 
 def tour_demo(widths=TOUR_WIDTHS, width: int = 16, time: float | None = None) -> InteractiveFigure:

@@ -57,37 +57,45 @@ def filter_demo(widths=spectrum.WIDTHS, times=FILTER_TIMES) -> InteractiveFigure
     dense_angles = as_numpy(data.dense_angles)
     art = {}
 
-    def full(axes, width):
-        kf = spectrum.filter_flow(int(width))
-        lam = as_numpy(kf.flow.eigenvalues)
-        art.update(lam=lam, comp=y @ as_numpy(kf.flow.eigenvectors), predictor=kf.predictor)
+    def build(axes, n):
         ax = axes[0]
-        ax.clear()
         (art["curve"],) = ax.semilogx(lam_grid, np.zeros_like(lam_grid), color="0.6", lw=1)
-        (art["marks"],) = ax.semilogx(np.maximum(lam, 1e-4), np.zeros_like(lam), "o", ms=4, color=BLUE)
+        (art["marks"],) = ax.semilogx(np.ones(n), np.zeros(n), "o", ms=4, color=BLUE)
         art["vline"] = ax.axvline(1.0, color=VERMILLION, ls=":", lw=1)
+        ax.set_xlim(lam_grid[0], lam_grid[-1])
         ax.set_ylim(-0.05, 1.05)
         ax.set_xlabel("eigenvalue lambda_k")
         ax.set_ylabel("fraction kept")
         ax.set_title("kept: 1 - exp(-lambda t); dotted: 1/t")
         ax = axes[1]
-        ax.clear()
-        idx = np.arange(len(lam))
-        ax.bar(idx, art["comp"], color="0.8", label="target u_k.y")
-        art["bars"] = ax.bar(idx, np.zeros_like(art["comp"]), width=0.5, color=BLUE, label="learned")
+        idx = np.arange(n)
+        art["target_bars"] = ax.bar(idx, np.zeros(n), color="0.8", label="target u_k.y")
+        art["bars"] = ax.bar(idx, np.zeros(n), width=0.5, color=BLUE, label="learned")
+        top = max(float(np.max(np.abs(y @ as_numpy(spectrum.filter_flow(int(w)).flow.eigenvectors)))) for w in widths)
+        ax.set_ylim(-1.08 * top, 1.08 * top)  # one range for every width
         ax.set_xlabel("eigen-direction k (fast -> slow)")
         ax.set_ylabel("component on u_k")
         ax.set_title("components on the eigenbasis")
         ax.legend(loc="lower right")
         ax = axes[2]
-        ax.clear()
         ax.plot(dense_angles, as_numpy(data.y_dense), color="0.6", lw=1, label="target")
         (art["fn"],) = ax.plot(dense_angles, np.zeros(len(dense_angles)), color=BLUE, label="learned")
         ax.plot(as_numpy(data.angles), y, "k.", ms=5)
+        ax.set_xlim(dense_angles[0], dense_angles[-1])
         ax.set_ylim(-2.3, 2.3)
         ax.set_xlabel("angle gamma")
         ax.set_ylabel("f(gamma)")
         ax.legend(loc="lower right")
+
+    def full(axes, width):  # the width's eigenbasis; the artists are made once, on the first call
+        kf = spectrum.filter_flow(int(width))
+        lam = as_numpy(kf.flow.eigenvalues)
+        art.update(lam=lam, comp=y @ as_numpy(kf.flow.eigenvectors), predictor=kf.predictor)
+        if "curve" not in art:
+            build(axes, len(lam))
+        art["marks"].set_xdata(np.maximum(lam, 1e-4))
+        for rect, height in zip(art["target_bars"], art["comp"]):
+            rect.set_height(height)
 
     def update(axes, time, width):
         kept = spectrum.spectral_filter(art["lam"], time)
@@ -154,25 +162,34 @@ def spectrum_demo(widths=spectrum.WIDTHS, times=SPECTRUM_TIMES, n: int = SPECTRU
         spectrum.empirical_circle_kernel(int(w), n)
     art = {}
 
-    def full(axes, width):
-        lam_emp = np.maximum(spectrum.fourier_eigenvalues(spectrum.empirical_circle_kernel(int(width), n), ks), 0.0)
-        art["lam_emp"] = lam_emp
+    def build(axes):
         ax = axes[0]
-        ax.clear()
         ax.loglog(ks, lam_inf, "-", color="0.3", lw=1.5, label="infinite width")
-        ax.loglog(ks, np.maximum(lam_emp, 1e-8), "o", ms=3, color=BLUE, label=f"width {width}")
+        (art["spectrum"],) = ax.loglog(ks, np.ones(len(ks)), "o", ms=3, color=BLUE, label="the chosen width")
+        every = np.concatenate([lam_inf] + [spectrum.fourier_eigenvalues(spectrum.empirical_circle_kernel(int(w), n), ks)
+                                           for w in widths])
+        every = every[every > 1e-8]
+        ax.set_xlim(ks[0] / 1.2, ks[-1] * 1.2)
+        ax.set_ylim(every.min() / 2, every.max() * 2)  # one range for every width
         ax.set_xlabel("frequency k")
         ax.set_ylabel("eigenvalue")
         ax.legend()
-        ax.set_title("NTK spectrum on the circle")
         ax = axes[1]
-        ax.clear()
         (art["inf"],) = ax.semilogx(ks, np.zeros(len(ks)), "-", color="0.3", lw=1.5, label="infinite width")
-        (art["emp"],) = ax.semilogx(ks, np.zeros(len(ks)), "o", ms=3, color=BLUE, label=f"width {width}")
+        (art["emp"],) = ax.semilogx(ks, np.zeros(len(ks)), "o", ms=3, color=BLUE, label="the chosen width")
+        ax.set_xlim(ks[0] / 1.2, ks[-1] * 1.2)
         ax.set_ylim(-0.05, 1.05)
         ax.set_xlabel("frequency k")
         ax.set_ylabel("fraction learned 1 - exp(-lambda_k t)")
         ax.legend()
+
+    def full(axes, width):  # the width's spectrum; the artists are made once, on the first call
+        lam_emp = np.maximum(spectrum.fourier_eigenvalues(spectrum.empirical_circle_kernel(int(width), n), ks), 0.0)
+        art["lam_emp"] = lam_emp
+        if "spectrum" not in art:
+            build(axes)
+        art["spectrum"].set_ydata(np.maximum(lam_emp, 1e-8))
+        axes[0].set_title(f"NTK spectrum on the circle, width {width}")
 
     def update(axes, time, width):
         learned_inf = spectrum.spectral_filter(lam_inf, time)
@@ -206,30 +223,39 @@ def spectral_bias_demo(widths=spectrum.WIDTHS) -> InteractiveFigure:
     target = sum(np.cos(k * dense_angles) for k in spectrum.BIAS_FREQS)
     art = {}
 
-    def full(axes, width):
-        run = spectrum.bias_runs(int(width))
-        art["run"] = run
+    def build(axes):
         ax = axes[0]
-        ax.clear()
         ax.plot(dense_angles, target, color="0.7", lw=1, label="target")
         (art["kern"],) = ax.plot(dense_angles, np.zeros_like(target), "k--", lw=1, label="kernel (infinite width)")
-        (art["net"],) = ax.plot(dense_angles, np.zeros_like(target), color=BLUE, label=f"network, N = {width}")
+        (art["net"],) = ax.plot(dense_angles, np.zeros_like(target), color=BLUE, label="network")
+        ax.set_xlim(dense_angles[0], dense_angles[-1])
         ax.set_ylim(-2.3, 2.6)
         ax.set_xlabel("angle gamma")
         ax.set_ylabel("f(gamma)")
         ax.legend(loc="lower right", ncol=3)
         ax = axes[1]
-        ax.clear()
+        art["amplitude"], art["own"] = [], []
         for j, (k, colour) in enumerate(zip(spectrum.BIAS_FREQS, (BLUE, VERMILLION))):
-            ax.semilogx(curve_t, run.amplitudes[0, 1:, j], color=colour, label=f"k = {k} network")
-            ax.semilogx(curve_t, run.own_kernel[0, 1:, j], ":", color=colour, lw=1.5, label=f"k = {k} own K_0")
+            art["amplitude"].append(ax.semilogx(curve_t, np.zeros_like(curve_t), color=colour, label=f"k = {k} network")[0])
+            art["own"].append(ax.semilogx(curve_t, np.zeros_like(curve_t), ":", color=colour, lw=1.5,
+                                          label=f"k = {k} own K_0")[0])
             ax.semilogx(curve_t, theory[:, j], "--", color=colour, lw=1, label=f"k = {k} infinite width")
         art["vline"] = ax.axvline(1.0, color="0.4", ls=":", lw=1)
+        ax.set_xlim(curve_t[0], curve_t[-1])
         ax.set_ylim(-0.05, 1.1)
         ax.set_xlabel("time t")
         ax.set_ylabel("learned amplitude of cos(k gamma)")
-        ax.set_title(f"N = {width}, seed 0")
         ax.legend(loc="upper left", ncol=2)
+
+    def full(axes, width):  # the width's runs; the artists are made once, on the first call
+        run = spectrum.bias_runs(int(width))
+        art["run"] = run
+        if "net" not in art:
+            build(axes)
+        for j in range(len(spectrum.BIAS_FREQS)):
+            art["amplitude"][j].set_ydata(run.amplitudes[0, 1:, j])
+            art["own"][j].set_ydata(run.own_kernel[0, 1:, j])
+        axes[1].set_title(f"N = {width}, seed 0")
 
     def update(axes, time, width):
         run = art["run"]
@@ -239,7 +265,7 @@ def spectral_bias_demo(widths=spectrum.WIDTHS) -> InteractiveFigure:
         art["kern"].set_ydata(kernel)
         art["net"].set_ydata(run.dense[0, i])
         set_time_marker(art["vline"], time)
-        axes[0].set_title(f"t = {time:.3g}")
+        axes[0].set_title(f"network N = {width} at t = {time:.3g}")
         return {"index": i, "network": run.dense[0, i], "kernel": kernel, "amplitudes": run.amplitudes[0, 1:],
                 "own_kernel": run.own_kernel[0, 1:]}
 
@@ -285,33 +311,42 @@ def generalization_demo(widths=spectrum.WIDTHS, times=GENERALIZATION_TIMES) -> I
     ta, yt = as_numpy(data.dense_angles), as_numpy(data.y_dense)
     art = {}
 
-    def full(axes, width):
-        g = spectrum.generalization_run(int(width))
-        art["g"] = g
+    def build(axes, g):
         ax = axes[0]
-        ax.clear()
         ax.plot(ta, yt, color="0.6", lw=1, label="clean target")
-        ax.plot(ta, g.limit, "--", color=ORANGE, lw=1, label="t -> infinity (interpolant)")
+        (art["limit"],) = ax.plot(ta, g.limit, "--", color=ORANGE, lw=1, label="t -> infinity (interpolant)")
         (art["fn"],) = ax.plot(ta, np.zeros_like(ta), color=BLUE, label="learned at time t")
         ax.plot(as_numpy(data.angles), as_numpy(data.y), "k.", ms=6, label="noisy training data")
+        ax.set_xlim(ta[0], ta[-1])
         ax.set_ylim(-2.5, 2.5)
         ax.set_xlabel("angle gamma")
         ax.set_ylabel("f(gamma)")
         ax.legend(loc="lower left")
         ax = axes[1]
-        ax.clear()
         ct = g.curve_times
-        ax.loglog(ct, g.train_err, color=BLUE, label="train error")
-        ax.loglog(ct, g.test_err, color=VERMILLION, label="test error")
+        (art["train"],) = ax.loglog(ct, g.train_err, color=BLUE, label="train error")
+        (art["test"],) = ax.loglog(ct, g.test_err, color=VERMILLION, label="test error")
         ax.loglog(ct, analytic.test_err, ":", color="0.5", lw=1, label="test, infinite width")
-        ax.axhline(g.limit_err, color=ORANGE, ls="--", lw=1, label="interpolant test error")
-        ax.plot(g.best_time, g.best_test_err, "v", color="k", ms=6, label="early stopping")
+        art["limit_err"] = ax.axhline(g.limit_err, color=ORANGE, ls="--", lw=1, label="interpolant test error")
+        (art["best"],) = ax.plot(g.best_time, g.best_test_err, "v", color="k", ms=6, label="early stopping")
         art["vline"] = ax.axvline(1.0, color="0.4", ls=":", lw=1)
+        ax.set_xlim(ct[0], ct[-1])
         ax.set_xlabel("time t")
         ax.set_ylim(1e-4, 5)
         ax.set_ylabel("mean squared error")
         ax.legend(loc="lower left")
-        ax.set_title("train and test error")
+
+    def full(axes, width):  # the width's run; the artists are made once, on the first call
+        g = spectrum.generalization_run(int(width))
+        art["g"] = g
+        if "fn" not in art:
+            build(axes, g)
+        art["limit"].set_ydata(g.limit)
+        art["train"].set_data(g.curve_times, g.train_err)
+        art["test"].set_data(g.curve_times, g.test_err)
+        art["limit_err"].set_ydata([g.limit_err, g.limit_err])
+        art["best"].set_data([g.best_time], [g.best_test_err])
+        axes[1].set_title(f"train and test error, width {width}")
 
     def update(axes, time, width):
         g = art["g"]
@@ -337,7 +372,7 @@ def lr_transfer_demo(widths=parameterizations.WIDTHS, steps=parameterizations.RE
     The steps control counts gradient-descent steps (the learning rate varies along the x axis,
     so ``lr x steps`` differs from curve to curve); diverged learning rates are left out. The
     width control marks that width's edge of stability ``2 / lambda_max`` of its initial kernel
-    (dotted) and draws its curve with markers. ``drawn``: ``{parameterization: {width: (lrs,
+    (black, dotted) and draws its curve bold, with markers. ``drawn``: ``{parameterization: {width: (lrs,
     losses)}}`` of the plotted (finite) points, ``edge`` (``{parameterization: 2 / lambda_max}`` of
     the chosen width) and ``steps``.
     """
@@ -347,34 +382,51 @@ def lr_transfer_demo(widths=parameterizations.WIDTHS, steps=parameterizations.RE
             parameterizations.lr_sweep(par, int(w))
     colours = width_colours(widths)
 
+    art = {}
+
+    def build(axes):
+        for ax, par in zip(axes, parameterizations.PARAMETERIZATIONS):
+            for w in widths:
+                colour = colours[int(w)]
+                art[par, int(w)] = ax.loglog([], [], "-", ms=3, lw=1.2, color=colour, label=f"N = {w}")[0]
+                art[par, int(w), "best"] = ax.plot([], [], "*", ms=9, color=colour)[0]
+            art[par, "edge"] = ax.axvline(1.0, color="k", ls=":", lw=1.5, label="2 / lambda_max, chosen N")
+            lrs = parameterizations.LEARNING_RATES[par]
+            ax.set_xlim(lrs[0] / 1.5, lrs[-1] * 1.5)
+            ax.set_ylim(1e-4, 30)
+            ax.set_xlabel("learning rate")
+            ax.set_ylabel("training loss")
+        axes[-1].legend(loc="upper right")
+        plain_log_ticks(axes)
+
     def draw(axes, width, steps):
+        # The artists are made once; a move gives them new data and restyles the chosen width.
+        if not art:
+            build(axes)
         drawn = {"steps": int(steps), "edge": {}}
         for ax, par in zip(axes, parameterizations.PARAMETERIZATIONS):
-            ax.clear()
             drawn[par] = {}
             for w in widths:
                 sweep = parameterizations.lr_sweep(par, int(w))
                 losses = sweep.loss[:, int(steps)]
                 finite = np.isfinite(losses)
                 chosen = int(w) == int(width)
-                ax.loglog(sweep.learning_rates[finite], losses[finite], "o-" if chosen else "-", ms=3,
-                          lw=2.0 if chosen else 1.2, color=colours[int(w)], label=f"N = {w}")
+                line = art[par, int(w)]
+                line.set_data(sweep.learning_rates[finite], losses[finite])
+                line.set_marker("o" if chosen else "None")
+                line.set_linewidth(2.0 if chosen else 1.2)
+                best = art[par, int(w), "best"]
                 if finite.any():
                     j = int(np.argmin(losses))
-                    ax.plot(sweep.learning_rates[j], losses[j], "*", ms=9, color=colours[int(w)])
+                    best.set_data([sweep.learning_rates[j]], [losses[j]])
+                else:
+                    best.set_data([], [])
                 drawn[par][int(w)] = (sweep.learning_rates[finite], losses[finite])
             lam = scales[par].lambda_max[list(scales[par].widths).index(int(width))]
             edge = 2.0 / lam
             drawn["edge"][par] = edge
-            ax.axvline(edge, color=colours[int(width)], ls=":", lw=1.5, label=f"2 / lambda_max, N = {width}")
-            lrs = parameterizations.LEARNING_RATES[par]
-            ax.set_xlim(lrs[0] / 1.5, lrs[-1] * 1.5)
-            ax.set_ylim(1e-4, 30)
-            ax.set_xlabel("learning rate")
-            ax.set_ylabel("training loss")
-            ax.set_title(f"{NAMES[par]}: after {int(steps)} steps")
-        axes[-1].legend(loc="upper right")
-        plain_log_ticks(axes)
+            art[par, "edge"].set_xdata([edge, edge])
+            ax.set_title(f"{NAMES[par]}: N = {width}, {int(steps)} steps")
         return drawn
 
     return InteractiveFigure(draw, widths=list(widths), extra={"steps": steps_slider(steps, steps[-1])}, ncols=3,

@@ -55,44 +55,59 @@ def lazy_demo(widths=feature_learning.WIDTHS) -> InteractiveFigure:
     colours = width_colours(widths)
     art = {}
 
-    def full(axes, width):
+    def build(axes):
+        for ax, par in zip(axes[:2], ("ntk", "mup")):
+            art[par, "init"], art[par] = [], []
+            for u in range(feature_learning.N_UNITS):
+                colour = OKABE_ITO[u % len(OKABE_ITO)]
+                art[par, "init"].append(ax.plot([], [], ":", color=colour, lw=1)[0])
+                art[par].append(ax.plot([], [], "-", color=colour, lw=1.3)[0])
+            ax.set_xlim(0, 2 * np.pi)
+            ax.set_xlabel("angle gamma")
+            ax.set_ylabel("hidden feature phi(h)")
+        ax = axes[2]
+        art["curves"], art["curve_lines"] = {}, {}
+        for w in widths:
+            for par, style in (("ntk", "-"), ("mup", "--")):
+                art["curve_lines"][par, w] = ax.loglog([], [], style, color=colours[w], lw=1,
+                                                       label=f"N = {w}" if par == "ntk" else None)[0]
+        ax.plot([], [], "k-", label="NTK param.")
+        ax.plot([], [], "k--", label="muP")
+        art["marker"] = ax.axvline(1.0, color=GREY, ls=":", lw=1)
+        ax.set_xlim(record_times[1], record_times[-1])
+        ax.set_ylim(1e-4, 3)
+        ax.set_xlabel("time t")
+        ax.set_ylabel("||Phi_t - Phi_0|| / ||Phi_0||")
+        ax.legend(loc="lower right", ncol=2)
+
+    def full(axes, width):  # the width's features and the widths in so far; the artists are made once
+        if "curves" not in art:
+            build(axes)
         # one y range for every width, time and parameterization in, so that no feature is clipped
         top = max(float(np.max(run.units[0])) for pair in runs.values() for run in pair.values())
         bottom = min(float(np.min(run.units[0])) for pair in runs.values() for run in pair.values())
         margin = 0.05 * (top - bottom)
-        art["feature_range"] = (bottom - margin, top + margin)
+        if art.get("feature_range") != (bottom - margin, top + margin):
+            art["feature_range"] = (bottom - margin, top + margin)
+            for ax in axes[:2]:
+                ax.set_ylim(*art["feature_range"])
         for ax, par, name in zip(axes[:2], ("ntk", "mup"), ("NTK parameterization", "muP")):
             run = runs[int(width)][par]
-            ax.clear()
-            lines = []
-            for u in range(feature_learning.N_UNITS):
-                colour = OKABE_ITO[u % len(OKABE_ITO)]
-                ax.plot(run.dense_angles, run.units[0, 0, :, u], ":", color=colour, lw=1)
-                (line,) = ax.plot(run.dense_angles, run.units[0, 0, :, u], "-", color=colour, lw=1.3)
-                lines.append(line)
-            art[par] = lines
-            ax.set_ylim(*art["feature_range"])
-            ax.set_xlabel("angle gamma")
-            ax.set_ylabel("hidden feature phi(h)")
+            for u, line in enumerate(art[par, "init"]):
+                line.set_data(run.dense_angles, run.units[0, 0, :, u])
+            for line in art[par]:
+                line.set_xdata(run.dense_angles)
             ax.set_title(f"{name}, N = {width} (dotted: init)")
-        ax = axes[2]
-        ax.clear()
-        art["curves"] = {}
         for w in (w for w in widths if w in runs):
             bold = w == int(width)
-            for par, style in (("ntk", "-"), ("mup", "--")):
+            for par in ("ntk", "mup"):
                 curve = runs[w][par].feature_change[0, 1:]
-                ax.loglog(record_times[1:], curve, style, color=colours[w], lw=2.2 if bold else 1,
-                          alpha=1.0 if bold else 0.5, label=f"N = {w}" if par == "ntk" else None)
+                line = art["curve_lines"][par, w]
+                line.set_data(record_times[1:], curve)
+                line.set_linewidth(2.2 if bold else 1)
+                line.set_alpha(1.0 if bold else 0.5)
                 art["curves"].setdefault(par, {})[w] = curve
-        ax.plot([], [], "k-", label="NTK param.")
-        ax.plot([], [], "k--", label="muP")
-        art["marker"] = ax.axvline(1.0, color=GREY, ls=":", lw=1)
-        ax.set_ylim(1e-4, 3)
-        ax.set_xlabel("time t")
-        ax.set_ylabel("||Phi_t - Phi_0|| / ||Phi_0||")
-        ax.set_title(f"feature movement (bold: N = {width})")
-        ax.legend(loc="lower right", ncol=2)
+        axes[2].set_title(f"feature movement (bold: N = {width})")
 
     def update(axes, time, width):
         i = nearest_index(record_times, time)
@@ -130,7 +145,7 @@ def depth_slider(depths=depth.DEPTHS, value: int = 4):
 
 
 def depth_demo(widths=depth.WIDTHS, depths=depth.DEPTHS, times=DEPTH_TIMES) -> InteractiveFigure:
-    """The normalised limit NTK against angle for the chosen depth (grey: the other depths) with the
+    """The normalised limit NTK against angle for the chosen depth (black; grey: every depth) with the
     empirical kernel of one network of the chosen width, and the function the limit kernel learns by
     time t from 8 points. Empirical kernels and regressions are cached: the first depth and width's
     are computed before the figure shows, every other (depth, width)'s as it fills in (stages).
@@ -145,41 +160,48 @@ def depth_demo(widths=depth.WIDTHS, depths=depth.DEPTHS, times=DEPTH_TIMES) -> I
     grid = 2 * np.pi * np.arange(depth.EMPIRICAL_N) / depth.EMPIRICAL_N
     art = {}
 
-    def full(axes, width, depth_value):
-        k = depths.index(int(depth_value))
+    def build(axes):
         ax = axes[0]
-        ax.clear()
         greys = np.linspace(0.8, 0.35, len(depths))  # light: shallow, dark: deep
         for j, d in enumerate(depths):
-            if j != k:
-                ax.plot(sweep.angles, sweep.profiles[j], color=str(greys[j]), lw=1, label=f"L = {d}")
-        art["limit"] = sweep.profiles[k]
-        art["empirical"] = depth.empirical_depth_profile(int(depth_value), int(width))
-        ax.plot(sweep.angles, art["limit"], color="k", lw=2, label=f"L = {depth_value}, N = infinity")
-        ax.plot(grid, art["empirical"], "o", ms=3, color=OKABE_ITO[0], label=f"L = {depth_value}, N = {width}")
+            ax.plot(sweep.angles, sweep.profiles[j], color=str(greys[j]), lw=1, label=f"L = {d}")
+        # the chosen depth, drawn over its grey line
+        (art["limit_line"],) = ax.plot(sweep.angles, sweep.profiles[0], color="k", lw=2, label="chosen L, N = infinity")
+        (art["empirical_line"],) = ax.plot(grid, np.zeros_like(grid), "o", ms=3, color=OKABE_ITO[0],
+                                           label="chosen L, chosen N")
         ax.axhline(0.25, color=OKABE_ITO[3], ls=":", lw=1, label="1/4 (L -> infinity)")
+        ax.set_xlim(sweep.angles[0], sweep.angles[-1])
         ax.set_ylim(-0.15, 1.05)
         ax.set_xlabel("angle between inputs")
         ax.set_ylabel("normalised NTK")
-        ax.set_title("normalised NTK (grey: the other depths)")
         ax.legend(loc="upper center", ncol=2, fontsize=8)
         ax = axes[1]
-        ax.clear()
-        reg = depth.depth_regression(int(depth_value), times)
-        art["regression"] = reg
+        reg = depth.depth_regression(int(depths[0]), times)
         ax.plot(reg.angles, as_numpy(two_harmonic_target(reg.angles)), color="0.7", lw=1, label="target")
-        (art["fn"],) = ax.plot(reg.angles, reg.predictions[0], color=OKABE_ITO[0], label=f"learned, depth {depth_value}")
+        (art["fn"],) = ax.plot(reg.angles, reg.predictions[0], color=OKABE_ITO[0], label="learned")
         ax.plot(reg.train_angles, reg.y, "k.", ms=7)
+        ax.set_xlim(reg.angles[0], reg.angles[-1])
         ax.set_ylim(-1.2, 1.9)
         ax.set_xlabel("angle gamma")
         ax.set_ylabel("f(gamma)")
         ax.legend(loc="upper center", ncol=2)
 
+    def full(axes, width, depth_value):  # the chosen depth and width; the artists are made once
+        if "fn" not in art:
+            build(axes)
+        k = depths.index(int(depth_value))
+        art["limit"] = sweep.profiles[k]
+        art["empirical"] = depth.empirical_depth_profile(int(depth_value), int(width))
+        art["limit_line"].set_ydata(art["limit"])
+        art["empirical_line"].set_ydata(art["empirical"])
+        axes[0].set_title(f"normalised NTK, L = {depth_value}, N = {width} (grey: every depth)")
+        art["regression"] = depth.depth_regression(int(depth_value), times)
+
     def update(axes, time, width, depth_value):
         reg = art["regression"]
         i = nearest_index(reg.times, time)
         art["fn"].set_ydata(reg.predictions[i])
-        axes[1].set_title(f"limit-kernel regression at t = {time:.3g}")
+        axes[1].set_title(f"limit-kernel regression, L = {depth_value}, t = {time:.3g}")
         return {"time_index": i, "limit": art["limit"], "empirical": art["empirical"], "function": reg.predictions[i]}
 
     stage = staged_draw(full, update)
@@ -222,49 +244,60 @@ def drift_demo(widths=kernel_drift.WIDTHS) -> InteractiveFigure:
     floor = 10.0 ** np.floor(np.log10(smallest))  # below every drift after t = 0: nothing is floored
     art = {}
 
-    def full(axes, width):
+    def build(axes):
         ax = axes[0]
-        ax.clear()
-        per_seed = {}
         for act, style in (("relu", "-"), ("erf", "--")):
-            run = runs[(act, int(width))]
-            per_seed[act] = run.drift[:, 1:]
-            for curve in run.drift[:, 1:]:
-                ax.loglog(record_times[1:], np.maximum(curve, floor), style, color=act_colours[act], lw=0.7, alpha=0.4)
-            ax.loglog(record_times[1:], np.maximum(run.mean_drift[1:], floor), style, color=act_colours[act], lw=2.2,
-                      label=f"{act}: mean of {len(kernel_drift.SEEDS)} seeds (thin: each)")
-        art["per_seed"] = per_seed
+            art[act, "seeds"] = [ax.loglog(record_times[1:], np.ones(len(record_times) - 1), style,
+                                           color=act_colours[act], lw=0.7, alpha=0.4)[0] for _ in kernel_drift.SEEDS]
+            art[act, "mean"] = ax.loglog(record_times[1:], np.ones(len(record_times) - 1), style, color=act_colours[act],
+                                         lw=2.2, label=f"{act}: mean of {len(kernel_drift.SEEDS)} seeds (thin: each)")[0]
         art["marker"] = ax.axvline(1.0, color=GREY, ls=":", lw=1)
+        ax.set_xlim(record_times[1], record_times[-1])
         ax.set_ylim(floor, 0.5)
         ax.set_xlabel("time t")
         ax.set_ylabel("||K_t - K_0|| / ||K_0||")
-        ax.set_title(f"kernel drift over time, N = {width}")
         ax.legend(loc="lower right")
         ax = axes[1]
-        ax.clear()
         for act in kernel_drift.ACTIVATIONS:
             (art[act + "-seeds"],) = ax.loglog(np.repeat(w_arr, len(kernel_drift.SEEDS)),
                                                np.ones(len(w_arr) * len(kernel_drift.SEEDS)), ".", ms=3,
                                                color=act_colours[act], alpha=0.5)
             (art[act],) = ax.loglog(w_arr, np.ones_like(w_arr), "o-", color=act_colours[act], label=act)
-        j = widths.index(int(width))
-        (art["selected"],) = ax.plot(w_arr[[j, j]], [1.0, 1.0], "o", ms=11, mfc="none", color="k", label=f"N = {width}")
+        (art["selected"],) = ax.plot(w_arr[[0, 0]], [1.0, 1.0], "o", ms=11, mfc="none", color="k", label="chosen N")
         art["references"] = {}
         for slope, style in ((-0.5, ":"), (-0.75, "-"), (-1.0, "-.")):
             (art["references"][slope],) = ax.loglog(w_arr, np.ones_like(w_arr), style, color=GREY, lw=1,
                                                     label=f"slope {slope:g}")
+        # the fitted exponents change with time: a text of their own, so the legend stays as it is
+        art["slopes"] = ax.text(0.98, 0.97, "", transform=ax.transAxes, ha="right", va="top")
+        ax.set_xlim(w_arr[0] / 1.3, w_arr[-1] * 1.3)
         ax.set_xlabel("width N")
         ax.set_ylabel("||K_t - K_0|| / ||K_0||")
         ax.set_ylim(floor, 0.5)
-        art["legend"] = ax.legend(loc="lower left", ncol=2)
+        ax.legend(loc="lower left", ncol=2)
+
+    def full(axes, width):  # the width's runs; the artists are made once, on the first call
+        if "marker" not in art:
+            build(axes)
+        per_seed = {}
+        for act in ("relu", "erf"):
+            run = runs[(act, int(width))]
+            per_seed[act] = run.drift[:, 1:]
+            for line, curve in zip(art[act, "seeds"], run.drift[:, 1:]):
+                line.set_ydata(np.maximum(curve, floor))
+            art[act, "mean"].set_ydata(np.maximum(run.mean_drift[1:], floor))
+        art["per_seed"] = per_seed
+        axes[0].set_title(f"kernel drift over time, N = {width}")
+        j = widths.index(int(width))
+        art["selected"].set_xdata(w_arr[[j, j]])
         art["j"] = j
 
     def update(axes, time, width):
         i = nearest_index(record_times, time)
         j = art["j"]
-        texts = art["legend"].get_texts()
+        slopes = []
         drawn = {"time_index": i, "per_seed": art["per_seed"], "drift": {}, "seeds": {}, "exponent": {}}
-        for k, act in enumerate(kernel_drift.ACTIVATIONS):
+        for act in kernel_drift.ACTIVATIONS:
             seeds = np.asarray([runs[(act, w)].drift[:, i] for w in widths])  # (W, S)
             d = np.maximum(sweeps[act].drift[:, i], 1e-12)
             art[act + "-seeds"].set_ydata(np.maximum(seeds.ravel(), floor))
@@ -272,11 +305,12 @@ def drift_demo(widths=kernel_drift.WIDTHS) -> InteractiveFigure:
             drawn["drift"][act] = d
             drawn["seeds"][act] = seeds
             drawn["exponent"][act] = float(exponents[act][i])
-            texts[k].set_text(f"{act}: slope {exponents[act][i]:.2f}" if i > 0 else act)
+            slopes.append(f"{act} {exponents[act][i]:.2f}")
         art["selected"].set_ydata([drawn["drift"]["relu"][j], drawn["drift"]["erf"][j]])
         middle = np.sqrt(drawn["drift"]["relu"][0] * drawn["drift"]["erf"][0])
         for slope, line in art["references"].items():
             line.set_ydata(middle * (w_arr / w_arr[0]) ** slope)
+        art["slopes"].set_text("fitted slope: " + ", ".join(slopes) if i > 0 else "")
         set_time_marker(art["marker"], time)
         axes[1].set_title(f"drift at t = {time:.3g} against width")
         return drawn

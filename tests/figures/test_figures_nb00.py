@@ -17,6 +17,10 @@ def check(demo):
     np.testing.assert_allclose(drawn["kernel_grid"], run.kernel_grid[0, index])
     np.testing.assert_allclose(drawn["network_loss"], run.network_loss[0, 1:])
     np.testing.assert_allclose(drawn["kernel_loss"], run.kernel_loss[0, 1:])
+    # and the figure shows them: the lines were given this move's data
+    lines = {line.get_label(): line for line in demo.axes[0].lines}  # the function panel
+    np.testing.assert_array_equal(lines["network"].get_ydata(), drawn["network_grid"])
+    np.testing.assert_array_equal(lines["kernel prediction"].get_ydata(), drawn["kernel_grid"])
 
 
 def test_tour_controls():
