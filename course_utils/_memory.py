@@ -146,6 +146,15 @@ def released_after(result):
     return result
 
 
+_END_OF_CELL = []  # what else lets go at the end of a cell (the figures' pixel buffers)
+
+
+def at_end_of_cell(release) -> None:
+    """Call ``release()`` at every ``end_of_cell`` (a layer above the core registers its own buffers)."""
+    if release not in _END_OF_CELL:
+        _END_OF_CELL.append(release)
+
+
 def end_of_cell() -> bool:
     """The check that ends a cell (and each stage of a staged figure); returns whether programs went.
 
@@ -154,8 +163,11 @@ def end_of_cell() -> bool:
     few milliseconds and keeps every compiled program, and without it a cell that follows a
     compilation starts with that compilation's scratch memory still held (notebook 03: cells
     peaking 50-150 MB higher from one run to the next). Then the programs are released under the
-    usual guards (``release_compiled_programs``).
+    usual guards (``release_compiled_programs``). Before all that, what a layer above registered
+    with ``at_end_of_cell`` is released (the figures' render buffers, ``figures.interactive``).
     """
+    for release in _END_OF_CELL:
+        release()
     budget = budget_mb()
     if budget > 0 and resident_mb() > budget:
         trim_heap()

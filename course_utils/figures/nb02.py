@@ -96,10 +96,12 @@ def side_by_side_demo(widths=lazy_training.DEMO_WIDTHS) -> InteractiveFigure:
         art["f0"].set_ydata(f0)
         art["net"].set_ydata(net)
         art["lin"].set_ydata(lin)
-        low = min(run.net_grid[0].min(), run.lin_grid[0].min(), y_train.min())
-        high = max(run.net_grid[0].max(), run.lin_grid[0].max(), y_train.max())
-        pad = 0.1 * (high - low)
-        axes[0].set_ylim(low - pad, high + pad)
+        if art.get("limits_of") != width:  # one range per width (setting limits renders the whole figure)
+            low = min(run.net_grid[0].min(), run.lin_grid[0].min(), y_train.min())
+            high = max(run.net_grid[0].max(), run.lin_grid[0].max(), y_train.max())
+            pad = 0.1 * (high - low)
+            axes[0].set_ylim(low - pad, high + pad)
+            art["limits_of"] = width
         art["title0"].set_text(f"N = {width}, t = {run.times[k]:.3g}: gap {run.gap[0, k]:.2g}")
         j = max(k, 1)  # the log-time panels start at the first record after t = 0
         marked = {}

@@ -187,3 +187,18 @@ def test_renderer_can_be_used_on_its_own():
     second = renderer.render()
     assert first != second and renderer.full_renders >= 1
     assert pixels(second).shape == (100, 100, 4)
+
+
+def test_the_end_of_a_cell_releases_every_render_buffer():
+    from course_utils import _memory
+
+    demo, _ = moving_line_demo()
+    for _ in range(3):
+        step(demo)
+    assert demo.renderer.background is not None and demo.renderer.canvas.renderer is not None
+    _memory.end_of_cell()
+    assert demo.renderer.background is None and demo.renderer.canvas.renderer is None
+    assert not interactive._WARM_RENDERERS
+    for _ in range(3):  # the next moves make them again, and the image is still the full render's
+        step(demo)
+    assert demo.renderer.partial_renders > 0 and differing_pixels(demo) == 0
