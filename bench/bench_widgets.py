@@ -15,7 +15,8 @@ this (fresh) process, as a student meets it in a new kernel:
   each to the farthest value from where it starts;
 - ``first visits``: one sweep through the control's values (subsampled to at most
   ``--max-values``), every value visited once; its maximum is the worst first visit;
-- ``steady``: the median over further sweeps (``--rounds``) through the same values.
+- ``steady``: the median over further sweeps (``--rounds``) through the same values, and how
+  many of those renders drew only what changed over a stored background (``BlitRenderer``).
 
 Each move is ``demo.set(name=value)`` timed with ``perf_counter`` (the redraw and the PNG
 encoding included); ``demo.last_draw_seconds`` is recorded beside it. The process is a
@@ -161,7 +162,11 @@ def measure(spec: str, rounds: int, max_values: int) -> dict:
             continue
         values = control_values(demo.controls[name], max_values)
         firsts, steady, draws, redraw_counts = [], [], [], []
+        renderer = demo.renderer
         for round_index in range(1 + rounds):
+            if round_index == 1:  # how the steady moves were rendered: in part over a background, or whole
+                partial_before = renderer.partial_renders
+                renders_before = renderer.partial_renders + renderer.background_renders + renderer.full_renders
             sweep = values if round_index % 2 == 0 else values[::-1]
             for value in sweep:
                 if demo.controls[name].value == value:
@@ -180,6 +185,8 @@ def measure(spec: str, rounds: int, max_values: int) -> dict:
             steady_draw_median_s=statistics.median(draws) if draws else float("nan"),
             moves=len(firsts) + len(steady),
             redraws_per_move=(sum(redraw_counts) / len(redraw_counts)) if redraw_counts else float("nan"),
+            steady_partial_renders=renderer.partial_renders - partial_before,
+            steady_renders=renderer.partial_renders + renderer.background_renders + renderer.full_renders - renders_before,
         )
     result["controls"] = controls
     # how much of a redraw is matplotlib rendering the PNG (the rest is the demo's own draw code)

@@ -386,6 +386,12 @@ def _build_text(row) -> str:
     return fmt_time(row.get("build_s"))
 
 
+def _partial_text(control) -> str:
+    if "steady_renders" not in control:
+        return "-"
+    return f"{control['steady_partial_renders']}/{control['steady_renders']}"
+
+
 def render_widgets(section) -> str:
     rows = section["rows"]
     if not rows:
@@ -393,7 +399,7 @@ def render_widgets(section) -> str:
     out_rows = []
     for r in rows:
         if not r.get("ok"):
-            out_rows.append([f"{r['module'].split('.')[-1]}.{r.get('demo', '-')}", "-", "-", "-", "-", "-", "-", "-",
+            out_rows.append([f"{r['module'].split('.')[-1]}.{r.get('demo', '-')}", "-", "-", "-", "-", "-", "-", "-", "-",
                              r.get("error", "error")])
             continue
         controls = r.get("controls", {})
@@ -403,20 +409,24 @@ def render_widgets(section) -> str:
             c = controls[name]
             if "error" in c:
                 out_rows.append([f"{r['module'].split('.')[-1]}.{r['demo']}", _build_text(r), name,
-                                 "-", "-", "-", "-", "-", c["error"]])
+                                 "-", "-", "-", "-", "-", "-", c["error"]])
                 continue
             ok = c["steady_median_s"] < GOAL_STEADY_S and c["first_move_s"] < GOAL_FIRST_MOVE_S
             out_rows.append([f"{r['module'].split('.')[-1]}.{r['demo']}", _build_text(r), name,
                              fmt_time(c["first_move_s"]), fmt_time(c["first_visit_max_s"]),
                              fmt_time(c["steady_median_s"]), fmt_time(r.get("png_median_s")),
-                             f"{c['redraws_per_move']:.2g}", verdict(ok)])
+                             f"{c['redraws_per_move']:.2g}", _partial_text(c), verdict(ok)])
     text = ("Per demo builder (called with its defaults, in a fresh process) and control: the first move right after "
             "the build (for a staged demo the build includes its stages, the other widths it fills in once shown); "
             "the slowest first visit of any value in one sweep, and the median move over two further "
             "sweeps (at most 12 values per control, subsampled evenly). A move is `demo.set(name=value)`: the "
-            "demo's draw function plus matplotlib rendering the PNG (`PNG` column: `demo.png()` alone).\n\n")
+            "demo's draw function plus the rendering of the PNG (`PNG` column: `demo.png()`, the whole figure "
+            "rendered afresh by `savefig`, what every move cost before blitting). `drawn in part`: of the steady "
+            "moves' renders, how many drew only the artists that changed over a stored background "
+            "(`BlitRenderer`); the others rendered the whole figure (an image, new limits or a changed legend "
+            "moved with the control).\n\n")
     text += table(["demo", "build", "control", "first move (fresh process)", "worst first visit",
-                   "steady median", "PNG", "redraws per move", "first < 1 s, steady < 150 ms"], out_rows)
+                   "steady median", "PNG", "redraws per move", "drawn in part", "first < 1 s, steady < 150 ms"], out_rows)
     text += "\n\n" + _cache_line(section)
     return text + "\n\n" + _run_line(section)
 
