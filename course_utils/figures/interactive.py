@@ -349,20 +349,29 @@ def width_colours(widths: Sequence[int]) -> dict[int, str]:
 
 # ---------------------------------------------------------------- rendering only what moved
 # Artists that can be drawn alone over a stored background. A change anywhere else (an axis, a
-# spine, a legend, an image, an axes' face) can move pixels anywhere, so it renders everything.
+# spine, a legend's content, an image, an axes' face) can move pixels anywhere: it renders everything.
 _DRAWN_ALONE = (Line2D, Text, Collection, Patch)
 _CONTAINERS = (Axis, Spine, Legend, Axes, AxesImage)
+_MARGIN_PX = 2.0  # antialiased edges reach a pixel beyond an artist's extent
+
+
+def _parts(artist) -> list:
+    """An artist's children, with the patches a text draws (its box, an annotation's arrow)."""
+    parts = list(artist.get_children())
+    if isinstance(artist, Text):
+        parts += [p for p in (artist.get_bbox_patch(), getattr(artist, "arrow_patch", None)) if p is not None]
+    return parts
 
 
 def _any_stale(artist) -> bool:
-    return artist.stale or any(_any_stale(child) for child in artist.get_children())
+    return artist.stale or any(_any_stale(part) for part in _parts(artist))
 
 
 def _clear_stale(artist) -> None:
     if artist.stale:
         artist.stale = False
-    for child in artist.get_children():
-        _clear_stale(child)
+    for part in _parts(artist):
+        _clear_stale(part)
 
 
 def _drawn_alone(artist) -> bool:
@@ -377,6 +386,15 @@ def _axes_draw_list(ax) -> list:
     if not ax.axison:
         artists = [a for a in artists if not isinstance(a, Axis)]
     return sorted(artists, key=lambda a: a.get_zorder())
+
+
+def _may_spill(artist) -> bool:
+    # Lines, collections and patches are clipped to their axes; texts and legends are not.
+    return isinstance(artist, (Text, Legend)) or not artist.get_clip_on() or artist.get_clip_box() is None
+
+
+def _padded(bbox):
+    return bbox.expanded(1.0, 1.0).padded(_MARGIN_PX)
 
 
 def encode_png(rgba: np.ndarray) -> bytes:
@@ -419,13 +437,18 @@ class BlitRenderer:
     A full render of a three-panel figure costs 50-90 ms on a laptop core (ticks, labels,
     legends), and a time move usually changes a few lines and a title. After a draw, the artists
     matplotlib marks stale are the ones that changed. When they are plain artists (lines, texts,
-    collections, patches) in an unchanged scene (the same artists, limits, scales and size), each
-    axes' draw list is split at its first changed artist: what comes before is rendered once as a
-    background, and every later render restores it and draws the rest (``restore_region`` and
-    ``draw``, matplotlib's blitting), together with the figure's own texts and legends, which
-    come after the axes. The order of drawing is the full render's, so the image is the same.
-    Anything else (``ax.clear()``, a new or removed artist, new limits or ticks, a changed legend
-    or image) renders the whole figure.
+    collections, patches) in an unchanged scene (the same artists, limits, scales, positions,
+    visibility and size), each axes' draw list is split at its first changed artist: what comes
+    before is rendered once as a background, and every later render restores it and draws the
+    rest, in the full render's order (``restore_region`` and ``draw``: matplotlib's blitting).
+    Axes are drawn one after another in a full render, so this is exact only while every axes,
+    with its labels and legends, keeps to its own part of the figure: the parts are measured when
+    the background is made, and a render whose redrawn texts or legends leave their part (or a
+    figure whose parts overlap: twin axes, an inset) renders everything.
+
+    Everything else renders the whole figure: ``ax.clear()``, a new or removed artist, new limits
+    or ticks, a changed legend or image, an automatically placed title, a "best" legend left in
+    the background. Not detected (as by matplotlib's own blitting): a transform changed in place.
     """
 
     def __init__(self, fig: Figure, *, blit: bool = True):
@@ -433,7 +456,8 @@ class BlitRenderer:
         self.blit = bool(blit)
         self.canvas = FigureCanvasAgg(fig)
         self.changed: list = []  # the artists seen changing since the last full render
-        self.animated: list = []  # left out of the background and drawn on every render, in order
+        self.redrawn: list = []  # drawn on every render over the background, in order
+        self.regions: dict = {}  # id(redrawn artist) -> the part of the figure it must keep to
         self.background = None
         self.scene = None  # what the background shows: its artists, their order, limits and size
         self.full_renders = 0  # how each render was done, for tests and the benchmark
@@ -444,17 +468,18 @@ class BlitRenderer:
         """Drop the pixel buffers (the next render renders everything): for a figure nobody is moving."""
         self._forget()
         self.canvas.renderer, self.canvas._lastKey = None, None
+        _WARM_RENDERERS.pop(id(self), None)
 
     def _forget(self) -> None:
-        for artist in self.animated:
-            artist.set_animated(False)
-        self.changed, self.animated, self.background, self.scene = [], [], None, None
+        self.changed, self.redrawn, self.regions, self.background, self.scene = [], [], {}, None, None
 
     def _keep_warm(self) -> None:
         # A background and a render buffer take 4 bytes a pixel each (3 MB for an 1100 x 340
         # figure); a notebook holds a dozen figures, and a student moves one at a time.
-        _WARM_RENDERERS[id(self)] = weakref.ref(self)
-        _WARM_RENDERERS.move_to_end(id(self))
+        key = id(self)
+        if key not in _WARM_RENDERERS:
+            _WARM_RENDERERS[key] = weakref.ref(self, lambda _ref, key=key: _WARM_RENDERERS.pop(key, None))
+        _WARM_RENDERERS.move_to_end(key)
         while len(_WARM_RENDERERS) > WARM_FIGURES:
             _, ref = _WARM_RENDERERS.popitem(last=False)
             other = ref()
@@ -467,9 +492,11 @@ class BlitRenderer:
         order = tuple(sorted((a for a in fig.get_children() if a is not fig.patch), key=lambda a: a.get_zorder()))
         axes = []
         for ax in fig.axes:
+            position = tuple(ax.get_position().bounds)  # first: it applies the aspect, which may move the limits
             drawn = tuple(_axes_draw_list(ax))
             axes.append((ax, drawn, tuple(a.get_zorder() for a in drawn), tuple(ax.viewLim.bounds),
-                         ax.get_xscale(), ax.get_yscale(), tuple(ax.get_position().bounds), ax.axison, ax._frameon))
+                         ax.get_xscale(), ax.get_yscale(), position, ax.get_visible(), ax.axison, ax._frameon,
+                         ax.get_axes_locator()))
         return order, tuple(axes), tuple(fig.get_size_inches()), fig.dpi
 
     def _same_scene(self, scene) -> bool:
@@ -486,8 +513,8 @@ class BlitRenderer:
     def _changed_artists(self, scene):
         """The artists changed since the last render, or ``None`` when one of them cannot be drawn alone.
 
-        A change inside a container (a legend's text, a tick label) marks only the inner artist
-        (and its Axes) stale, so containers are searched all the way down.
+        A change inside a container (a legend's text, a tick label, a text's box) marks only the
+        inner artist (and its Axes) stale, so containers are searched all the way down.
         """
         order, axes, _, _ = scene
         if self.fig.patch.stale:
@@ -496,82 +523,128 @@ class BlitRenderer:
         for ax, drawn, *_ in axes:
             if ax.patch.stale:
                 return None
+            titles = (ax.title, ax._left_title, ax._right_title)
             for artist in drawn:
                 if _drawn_alone(artist):
-                    if artist.stale:
+                    if _any_stale(artist):
+                        if any(artist is t for t in titles) and ax._autotitlepos is not False:
+                            return None  # Axes.draw places such a title: a full render does it
                         changed.append(artist)
                 elif _any_stale(artist):
                     return None
-        last_axes = max((i for i, a in enumerate(order) if isinstance(a, Axes)), default=-1)
-        for i, artist in enumerate(order):
+        for artist in order:
             if isinstance(artist, Axes):
                 continue
             if _drawn_alone(artist):
-                if artist.stale:
-                    if i < last_axes:  # drawn below an axes: that axes would have to be drawn again
-                        return None
+                if _any_stale(artist):
                     changed.append(artist)
             elif _any_stale(artist):
                 return None
         return changed
 
     def _split(self, scene, changed) -> list | None:
-        """What is drawn again on every render: each axes' draw list from its first changed artist
-        on, then every figure-level artist after the axes. ``None`` when that includes an image."""
+        """What is drawn again on every render: each axes' draw list from its first changed
+        artist on, and the changed figure-level artists. ``None`` when that is not exact."""
         order, axes, _, _ = scene
         changed_ids = {id(a) for a in changed}
-        animated, any_axes = [], False
-        for _ax, drawn, *_ in axes:
+        redrawn = []
+        for ax, drawn, *_ in axes:
             first = next((i for i, a in enumerate(drawn) if id(a) in changed_ids), None)
-            if first is not None:
-                animated.extend(drawn[first:])
-                any_axes = True
-        last_axes = max((i for i, a in enumerate(order) if isinstance(a, Axes)), default=-1)
-        figure_level = [a for a in order[last_axes + 1:]]  # what the figure draws above every axes
-        first = 0 if any_axes else next((i for i, a in enumerate(figure_level) if id(a) in changed_ids), None)
-        if first is not None:
-            animated.extend(figure_level[first:])
-        if any(isinstance(a, AxesImage) for a in animated):
-            return None  # Axes.draw draws images even when they are marked animated
-        return animated
+            if first is None:
+                continue
+            if any(isinstance(a, AxesImage) for a in drawn[first:]):
+                return None  # Axes.draw draws images even when they are marked animated
+            if any(isinstance(a, Legend) and a._loc == 0 for a in drawn[:first]):
+                return None  # a "best" legend in the background would not move out of the way
+            redrawn.extend(drawn[first:])
+        redrawn.extend(a for a in order if not isinstance(a, Axes) and id(a) in changed_ids)
+        return redrawn
+
+    def _measure_regions(self, scene) -> dict | None:
+        """The part of the figure each redrawn artist must keep to (its axes' tight box), or
+        ``None`` when the axes and figure-level artists overlap (drawing order would matter)."""
+        renderer = self.canvas.get_renderer()
+        order, axes, _, _ = scene
+        parts = [(ax, _padded(ax.get_tightbbox(renderer))) for ax, *_ in axes if ax.get_visible()]
+        parts += [(a, _padded(a.get_window_extent(renderer))) for a in order
+                  if not isinstance(a, Axes) and a.get_visible()]
+        for i, (_, first) in enumerate(parts):
+            if any(first.overlaps(second) for _, second in parts[i + 1:]):
+                return None
+        part_of = {id(owner): box for owner, box in parts}
+        regions = {}
+        for artist in self.redrawn:
+            owner = artist.axes if artist.axes is not None and id(artist.axes) in part_of else artist
+            regions[id(artist)] = part_of.get(id(owner))
+        return regions
+
+    def _within_regions(self) -> bool:
+        renderer = self.canvas.get_renderer()
+        for artist in self.redrawn:
+            if not _may_spill(artist) or not artist.get_visible():
+                continue
+            region = self.regions.get(id(artist))
+            if region is None:
+                return False
+            extent = artist.get_window_extent(renderer)
+            if extent.width > 0 and not (region.contains(extent.x0, extent.y0) and region.contains(extent.x1, extent.y1)):
+                return False
+        return True
 
     # ------------------------------------------------------------------ rendering
     def render(self) -> bytes:
         """The figure as PNG bytes, drawing as little as the last draw's changes allow."""
         scene = self._scene()
         changed = self._changed_artists(scene) if self.blit and self._same_scene(scene) else None
-        animated_ids = {id(a) for a in self.animated}
-        if changed is not None and self.background is not None and all(id(a) in animated_ids for a in changed):
+        redrawn_ids = {id(a) for a in self.redrawn}
+        if (changed is not None and self.background is not None and all(id(a) in redrawn_ids for a in changed)
+                and self._within_regions()):
             self.canvas.restore_region(self.background)
-            self._draw_animated()
+            self._draw_redrawn()
             self.partial_renders += 1
         else:
-            animated = None
+            redrawn = None
             if changed is not None:
                 known = {id(a) for a in self.changed}
                 changed = self.changed + [a for a in changed if id(a) not in known]
-                animated = self._split(scene, changed)
+                redrawn = self._split(scene, changed)
             self._forget()
-            if animated is None:  # render everything
+            if redrawn is None:  # render everything
                 self.canvas.draw()
                 self.full_renders += 1
             else:  # a new set of changing artists: render the rest once, as their background
-                for artist in animated:
-                    artist.set_animated(True)
-                self.changed, self.animated = changed, animated
-                self.canvas.draw()
-                self.background = self.canvas.copy_from_bbox(self.fig.bbox)
-                self._draw_animated()
-                self.background_renders += 1
+                self.changed, self.redrawn = changed, redrawn
+                self._draw_background()
+                self.regions = self._measure_regions(scene)
+                if self.regions is None or not self._within_regions():  # overlapping parts: no blitting
+                    self._forget()
+                    self.canvas.draw()
+                    self.full_renders += 1
+                else:
+                    self.background_renders += 1
         self._settle(scene)
         self.scene = scene
         png = encode_png(np.asarray(self.canvas.buffer_rgba()))
         self._keep_warm()
         return png
 
-    def _draw_animated(self) -> None:
+    def _draw_background(self) -> None:
+        # Marked animated only while the background is drawn (Axes.draw and Figure.draw skip
+        # animated artists); the partial renders draw them directly.
+        marked = [a for a in self.redrawn if not a.get_animated()]
+        for artist in marked:
+            artist.set_animated(True)
+        try:
+            self.canvas.draw()
+        finally:
+            for artist in marked:
+                artist.set_animated(False)
+        self.background = self.canvas.copy_from_bbox(self.fig.bbox)
+        self._draw_redrawn()
+
+    def _draw_redrawn(self) -> None:
         renderer = self.canvas.get_renderer()
-        for artist in self.animated:
+        for artist in self.redrawn:
             artist.draw(renderer)
 
     def _settle(self, scene) -> None:
@@ -591,22 +664,19 @@ class BlitRenderer:
         """The whole figure rendered afresh with ``savefig``, leaving the next ``render`` unaffected.
 
         ``savefig`` marks the figure's face stale when it puts the face colour back; what was
-        stale before it (a change not yet rendered) stays stale, and nothing else.
+        stale before it (a change not yet rendered) stays stale, and nothing else. Its render
+        buffer is dropped again unless this figure is one of the warm ones.
         """
         changed = [a for a in self.fig.findobj() if a.stale]
         buffer = io.BytesIO()
-        for artist in self.animated:  # a figure-level text marked animated is left out even by savefig
-            artist.set_animated(False)
-        try:
-            self.fig.savefig(buffer, format="png", dpi=self.fig.dpi)
-        finally:
-            for artist in self.animated:
-                artist.set_animated(True)
+        self.fig.savefig(buffer, format="png", dpi=self.fig.dpi)
         for artist in self.fig.findobj():
             if artist.stale:
                 artist.stale = False
         for artist in changed:
             artist.stale = True
+        if id(self) not in _WARM_RENDERERS:
+            self.canvas.renderer, self.canvas._lastKey = None, None
         return buffer.getvalue()
 
 

@@ -63,7 +63,7 @@ def test_time_moves_redraw_only_the_moving_artists_and_match_a_full_render():
     assert (full, background, partial) == (0, 0, 6)
     # Drawn again: the lines (the still one comes after the moving one in drawing order), the
     # spines, title and legend drawn above them; not the axis with its ticks, drawn below.
-    moving = {type(a).__name__ for a in demo.renderer.animated}
+    moving = {type(a).__name__ for a in demo.renderer.redrawn}
     assert moving == {"Line2D", "Spine", "Text", "Legend"}
     assert demo.drawn == demo.time
 
@@ -111,7 +111,7 @@ def test_a_change_inside_the_background_would_be_missed_without_searching_contai
     for _ in range(4):
         step(demo)
     tick_label = demo.axes[0].xaxis.get_major_ticks()[1].label1
-    assert tick_label not in demo.renderer.animated  # the axis is drawn below the lines: background
+    assert tick_label not in demo.renderer.redrawn  # the axis is drawn below the lines: background
     # Recolouring a tick label marks only the label (and its Axes) stale.
     tick_label.set_color("red")
     step(demo)
@@ -130,12 +130,12 @@ def test_a_change_below_the_moving_artists_redraws_from_there():
     for _ in range(4):
         step(demo)
     background_before = demo.renderer.background_renders
-    assert art["band"] not in demo.renderer.animated
+    assert art["band"] not in demo.renderer.redrawn
     art["band"].set_color("0.7")
     step(demo)
     assert demo.renderer.background_renders == background_before + 1
-    assert art["band"] in demo.renderer.animated and differing_pixels(demo) == 0
-    assert demo.axes[0].xaxis in demo.renderer.animated  # drawn above the band, so drawn again too
+    assert art["band"] in demo.renderer.redrawn and differing_pixels(demo) == 0
+    assert demo.axes[0].xaxis in demo.renderer.redrawn  # drawn above the band, so drawn again too
     before = demo.renderer.partial_renders
     step(demo)
     assert demo.renderer.partial_renders == before + 1 and differing_pixels(demo) == 0
@@ -148,7 +148,7 @@ def test_png_leaves_the_next_move_partial():
     demo.png()
     before = demo.renderer.partial_renders
     step(demo)
-    assert demo.renderer.partial_renders == before + 1
+    assert demo.renderer.partial_renders == before + 1 and differing_pixels(demo) == 0
 
 
 def test_only_the_most_recently_drawn_figures_keep_their_buffers():
@@ -176,6 +176,7 @@ def test_encode_png_keeps_transparency_and_drops_an_opaque_alpha():
 
 
 def test_renderer_can_be_used_on_its_own():
+    # without an InteractiveFigure: the image follows the data, and equals savefig's
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(2, 2), dpi=50)
@@ -183,10 +184,12 @@ def test_renderer_can_be_used_on_its_own():
     (line,) = ax.plot([0, 1], [0, 1])
     renderer = BlitRenderer(fig)
     first = renderer.render()
-    line.set_ydata([1, 0])
-    second = renderer.render()
-    assert first != second and renderer.full_renders >= 1
-    assert pixels(second).shape == (100, 100, 4)
+    for y in ([1, 0], [0.5, 0.2], [0.1, 0.9]):
+        line.set_ydata(y)
+        latest = renderer.render()
+        assert np.array_equal(pixels(latest), pixels(renderer.full_png()))
+    assert first != latest and renderer.partial_renders >= 1
+    assert pixels(latest).shape == (100, 100, 4)
 
 
 def test_the_end_of_a_cell_releases_every_render_buffer():
@@ -202,3 +205,114 @@ def test_the_end_of_a_cell_releases_every_render_buffer():
     for _ in range(3):  # the next moves make them again, and the image is still the full render's
         step(demo)
     assert demo.renderer.partial_renders > 0 and differing_pixels(demo) == 0
+
+
+# ---------------------------------------------------------------- the same draws, with and without blitting
+def _twin_axes(fig, axes, art):
+    twin = axes[0].twinx()
+    art["twin"] = twin.plot([0, 1], [0, 1], lw=4, color="C1")[0]
+    axes[0].plot([0, 1], [1, 0], lw=4, color="C0")
+
+
+def _spilling_line(fig, axes, art):  # an unclipped line moving from its axes over its neighbour's
+    art["spill"] = axes[0].plot([0.5, 1.0], [0.5, 0.5], lw=3, clip_on=False)[0]
+    axes[1].plot([0, 1], [0.5, 0.5], lw=3, color="C2")
+
+
+def _best_legend(fig, axes, art):  # a line above a "best" legend, which must move out of its way
+    axes[0].plot([0, 1], [0.9, 0.9], label="still")
+    art["above"] = axes[0].plot([0, 1], [0.1, 0.1], zorder=6, label="moving")[0]
+    axes[0].legend()
+
+
+def _text_box(fig, axes, art):
+    # below the lines, so in the background: only its box changes
+    art["boxed"] = axes[0].text(0.5, 0.5, "boxed", bbox={"facecolor": "0.9"}, zorder=1)
+
+
+def _annotation(fig, axes, art):
+    art["note"] = axes[0].annotate("note", (0.2, 0.2), xytext=(0.6, 0.6), arrowprops={"arrowstyle": "->"}, zorder=1)
+
+
+def _update(art, axes, k):
+    if "above" not in art:  # (with a line above the legend, that line alone moves)
+        art["moving"].set_ydata([0.3, 0.3 + 0.1 * k])
+        axes[0].set_title(f"k = {k}")
+    if "twin" in art:
+        art["twin"].set_ydata([0.1 * k, 1.0])
+    if "spill" in art:
+        art["spill"].set_xdata([0.5, 1.0 + 0.15 * k])
+    if "above" in art:
+        art["above"].set_ydata([0.95 if k % 2 == 0 else 0.05] * 2)  # the legend has to jump
+    if "boxed" in art:
+        art["boxed"].get_bbox_patch().set_facecolor(f"C{k % 4}")
+    if "note" in art:
+        art["note"].arrow_patch.set_color(f"C{k % 4}")
+    if art.get("toggle_axes"):
+        axes[1].set_visible(k % 2 == 0)
+    if art.get("toggle_line"):
+        art["other"].set_visible(k % 2 == 0)
+    if art.get("zorder"):
+        art["other"].set_zorder(1 if k % 2 else 3)
+
+
+SCENES = {
+    "twin axes": (_twin_axes, {}),
+    "an unclipped line over the next axes": (_spilling_line, {}),
+    "a best legend": (_best_legend, {}),
+    "a text's box": (_text_box, {}),
+    "an annotation's arrow": (_annotation, {}),
+    "an axes hidden and shown": (None, {"toggle_axes": True}),
+    "a line hidden and shown": (None, {"toggle_line": True}),
+    "a zorder change": (None, {"zorder": True}),
+}
+
+
+def _scene_demo(setup, flags, blit):
+    art = dict(flags)
+
+    def draw(axes, time):
+        if "moving" not in art:
+            art["moving"] = axes[0].plot([0, 1], [0.3, 0.3], lw=3, color="C3")[0]
+            art["other"] = axes[0].plot([0, 1], [0.35, 0.35], lw=6, color="C4")[0]
+            for ax in axes:
+                ax.set_xlim(0, 1)
+                ax.set_ylim(0, 1)
+            if setup is not None:
+                setup(axes[0].figure, axes, art)
+        _update(art, axes, TIMES.index(time))
+
+    return InteractiveFigure(draw, times=TIMES, time=TIMES[0], ncols=2, figsize=(6, 2.5), blit=blit)
+
+
+@pytest.mark.parametrize("scene", sorted(SCENES))
+def test_blitting_gives_the_image_a_full_render_gives(scene):
+    setup, flags = SCENES[scene]
+    blitted, whole = _scene_demo(setup, flags, True), _scene_demo(setup, flags, False)
+    for _ in range(2 * len(TIMES)):  # moves only: no savefig in between
+        step(blitted)
+        step(whole)
+        assert blitted.image.value == whole.image.value or (
+            np.array_equal(pixels(blitted.image.value), pixels(whole.image.value))), scene
+    assert whole.renderer.partial_renders == 0
+
+
+def test_blitting_is_used_where_it_is_exact():
+    # Two side-by-side axes with their own lines: after the first moves every render is partial.
+    blitted = _scene_demo(None, {}, True)
+    for _ in range(8):
+        step(blitted)
+    assert blitted.renderer.partial_renders >= 5
+    # twin axes overlap: everything is rendered every time
+    twin = _scene_demo(_twin_axes, {}, True)
+    for _ in range(8):
+        step(twin)
+    assert twin.renderer.partial_renders == 0
+
+
+def test_no_artist_is_left_marked_animated():
+    demo, art = moving_line_demo()
+    for _ in range(5):
+        step(demo)
+    assert demo.renderer.partial_renders > 0
+    assert not any(a.get_animated() for a in demo.fig.findobj())
