@@ -352,7 +352,7 @@ def width_colours(widths: Sequence[int]) -> dict[int, str]:
 # spine, a legend's content, an image, an axes' face) can move pixels anywhere: it renders everything.
 _DRAWN_ALONE = (Line2D, Text, Collection, Patch)
 _CONTAINERS = (Axis, Spine, Legend, Axes, AxesImage)
-_MARGIN_PX = 2.0  # antialiased edges reach a pixel beyond an artist's extent
+_MARGIN_PX = 0.5  # antialiased edges reach less than a pixel beyond an artist's extent
 
 
 def _parts(artist) -> list:
@@ -441,10 +441,10 @@ class BlitRenderer:
     visibility and size), each axes' draw list is split at its first changed artist: what comes
     before is rendered once as a background, and every later render restores it and draws the
     rest, in the full render's order (``restore_region`` and ``draw``: matplotlib's blitting).
-    Axes are drawn one after another in a full render, so this is exact only while every axes,
-    with its labels and legends, keeps to its own part of the figure: the parts are measured when
-    the background is made, and a render whose redrawn texts or legends leave their part (or a
-    figure whose parts overlap: twin axes, an inset) renders everything.
+    Axes are drawn one after another in a full render, so this is exact only while what is drawn
+    again stays clear of the other axes: their tight boxes (and the figure-level artists' boxes)
+    are measured when the background is made, and a render whose redrawn texts or legends reach
+    into one of them (or a figure whose boxes overlap: twin axes, an inset) renders everything.
 
     Everything else renders the whole figure: ``ax.clear()``, a new or removed artist, new limits
     or ticks, a changed legend or image, an automatically placed title, a "best" legend left in
@@ -457,7 +457,7 @@ class BlitRenderer:
         self.canvas = FigureCanvasAgg(fig)
         self.changed: list = []  # the artists seen changing since the last full render
         self.redrawn: list = []  # drawn on every render over the background, in order
-        self.regions: dict = {}  # id(redrawn artist) -> the part of the figure it must keep to
+        self.parts: list = []  # (axes or figure-level artist, its box) as the background shows them
         self.background = None
         self.scene = None  # what the background shows: its artists, their order, limits and size
         self.full_renders = 0  # how each render was done, for tests and the benchmark
@@ -471,7 +471,7 @@ class BlitRenderer:
         _WARM_RENDERERS.pop(id(self), None)
 
     def _forget(self) -> None:
-        self.changed, self.redrawn, self.regions, self.background, self.scene = [], [], {}, None, None
+        self.changed, self.redrawn, self.parts, self.background, self.scene = [], [], [], None, None
 
     def _keep_warm(self) -> None:
         # A background and a render buffer take 4 bytes a pixel each (3 MB for an 1100 x 340
@@ -543,12 +543,19 @@ class BlitRenderer:
         return changed
 
     def _split(self, scene, changed) -> list | None:
-        """What is drawn again on every render: each axes' draw list from its first changed
-        artist on, and the changed figure-level artists. ``None`` when that is not exact."""
+        """What is drawn again on every render, in the figure's drawing order: each axes' draw
+        list from its first changed artist on, and the changed figure-level artists. ``None``
+        when that would not be exact."""
         order, axes, _, _ = scene
         changed_ids = {id(a) for a in changed}
+        draw_lists = {id(ax): drawn for ax, drawn, *_ in axes}
         redrawn = []
-        for ax, drawn, *_ in axes:
+        for item in order:
+            if not isinstance(item, Axes):
+                if id(item) in changed_ids:
+                    redrawn.append(item)
+                continue
+            drawn = draw_lists.get(id(item), ())
             first = next((i for i, a in enumerate(drawn) if id(a) in changed_ids), None)
             if first is None:
                 continue
@@ -557,12 +564,13 @@ class BlitRenderer:
             if any(isinstance(a, Legend) and a._loc == 0 for a in drawn[:first]):
                 return None  # a "best" legend in the background would not move out of the way
             redrawn.extend(drawn[first:])
-        redrawn.extend(a for a in order if not isinstance(a, Axes) and id(a) in changed_ids)
+        if not changed_ids <= {id(a) for a in redrawn}:
+            return None  # a changed artist that no draw list in the figure's order holds
         return redrawn
 
-    def _measure_regions(self, scene) -> dict | None:
-        """The part of the figure each redrawn artist must keep to (its axes' tight box), or
-        ``None`` when the axes and figure-level artists overlap (drawing order would matter)."""
+    def _measure_parts(self, scene) -> list | None:
+        """Each axes' tight box and each figure-level artist's box, as the background shows them,
+        or ``None`` when two of them overlap (their drawing order would matter)."""
         renderer = self.canvas.get_renderer()
         order, axes, _, _ = scene
         parts = [(ax, _padded(ax.get_tightbbox(renderer))) for ax, *_ in axes if ax.get_visible()]
@@ -571,23 +579,26 @@ class BlitRenderer:
         for i, (_, first) in enumerate(parts):
             if any(first.overlaps(second) for _, second in parts[i + 1:]):
                 return None
-        part_of = {id(owner): box for owner, box in parts}
-        regions = {}
-        for artist in self.redrawn:
-            owner = artist.axes if artist.axes is not None and id(artist.axes) in part_of else artist
-            regions[id(artist)] = part_of.get(id(owner))
-        return regions
+        return parts
 
-    def _within_regions(self) -> bool:
+    def _within_parts(self) -> bool:
+        """Whether every redrawn text and legend (the artists not clipped to their axes) stays out
+        of the other axes' and figure-level artists' boxes: there, drawing order would matter."""
         renderer = self.canvas.get_renderer()
         for artist in self.redrawn:
             if not _may_spill(artist) or not artist.get_visible():
                 continue
-            region = self.regions.get(id(artist))
-            if region is None:
-                return False
+            if isinstance(artist, Text) and not artist.get_text():
+                continue
+            owner = artist.axes if artist.axes is not None else artist
             extent = artist.get_window_extent(renderer)
-            if extent.width > 0 and not (region.contains(extent.x0, extent.y0) and region.contains(extent.x1, extent.y1)):
+            if not np.all(np.isfinite(extent.bounds)):
+                return False
+            extent = _padded(extent)
+            if not isinstance(artist, (Text, Legend)):  # a line's extent leaves out its width
+                widths = np.atleast_1d(artist.get_linewidth()) if hasattr(artist, "get_linewidth") else [0.0]
+                extent = extent.padded(float(np.max(widths, initial=0.0)) * self.fig.dpi / 72.0)
+            if any(other is not owner and extent.overlaps(box) for other, box in self.parts):
                 return False
         return True
 
@@ -598,7 +609,7 @@ class BlitRenderer:
         changed = self._changed_artists(scene) if self.blit and self._same_scene(scene) else None
         redrawn_ids = {id(a) for a in self.redrawn}
         if (changed is not None and self.background is not None and all(id(a) in redrawn_ids for a in changed)
-                and self._within_regions()):
+                and self._within_parts()):
             self.canvas.restore_region(self.background)
             self._draw_redrawn()
             self.partial_renders += 1
@@ -615,8 +626,8 @@ class BlitRenderer:
             else:  # a new set of changing artists: render the rest once, as their background
                 self.changed, self.redrawn = changed, redrawn
                 self._draw_background()
-                self.regions = self._measure_regions(scene)
-                if self.regions is None or not self._within_regions():  # overlapping parts: no blitting
+                self.parts = self._measure_parts(scene)
+                if self.parts is None or not self._within_parts():  # overlapping parts: no blitting
                     self._forget()
                     self.canvas.draw()
                     self.full_renders += 1
