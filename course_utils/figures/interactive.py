@@ -394,7 +394,7 @@ def _may_spill(artist) -> bool:
 
 
 def _padded(bbox):
-    return bbox.expanded(1.0, 1.0).padded(_MARGIN_PX)
+    return bbox.padded(_MARGIN_PX)
 
 
 def encode_png(rgba: np.ndarray) -> bytes:
@@ -467,8 +467,11 @@ class BlitRenderer:
     def release(self) -> None:
         """Drop the pixel buffers (the next render renders everything): for a figure nobody is moving."""
         self._forget()
-        self.canvas.renderer, self.canvas._lastKey = None, None
+        self._drop_render_buffer()
         _WARM_RENDERERS.pop(id(self), None)
+
+    def _drop_render_buffer(self) -> None:
+        self.canvas.renderer, self.canvas._lastKey = None, None  # get_renderer makes a new one
 
     def _forget(self) -> None:
         self.changed, self.redrawn, self.parts, self.background, self.scene = [], [], [], None, None
@@ -687,7 +690,7 @@ class BlitRenderer:
         for artist in changed:
             artist.stale = True
         if id(self) not in _WARM_RENDERERS:
-            self.canvas.renderer, self.canvas._lastKey = None, None
+            self._drop_render_buffer()
         return buffer.getvalue()
 
 

@@ -31,8 +31,10 @@ def draw_tour(axes, width, time) -> dict:
         art = _TOUR_ARTISTS[left] = _build_tour(left, right, run)
     art["kernel"].set_ydata(run.kernel_grid[0, index])
     art["network"].set_ydata(run.network_grid[0, index])
-    art["kernel_loss"].set_data(run.times[1:], run.kernel_loss[0, 1:])
-    art["network_loss"].set_data(run.times[1:], run.network_loss[0, 1:])
+    if art.get("width") != width:  # the loss curves change with the width only
+        art["kernel_loss"].set_data(run.times[1:], run.kernel_loss[0, 1:])
+        art["network_loss"].set_data(run.times[1:], run.network_loss[0, 1:])
+        art["width"] = width
     art["now"].set_data([run.times[marker]], [run.network_loss[0, marker]])
     art["now_line"].set_xdata([run.times[marker]] * 2)
     left.set_title(f"width N = {width}, t = {run.times[index]:.3g}")
