@@ -45,6 +45,7 @@ from typing import Callable, Sequence
 import ipywidgets as widgets
 import matplotlib
 import numpy as np
+import traitlets
 from cycler import cycler
 from matplotlib.axes import Axes
 from matplotlib.axis import Axis
@@ -694,8 +695,73 @@ class BlitRenderer:
         return buffer.getvalue()
 
 
+# ---------------------------------------------------------------- alt text
+_ALT_MAX_ITEMS = 8  # curves named per panel; more are summarised by their count
+
+
+def _axis_words(ax, which: str) -> str:
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    label = axis.get_label().get_text().strip() or which
+    low, high = ax.get_xlim() if which == "x" else ax.get_ylim()
+    scale = axis.get_scale()
+    scale = "" if scale == "linear" else f", {scale} scale"
+    return f"{label} from {low:.3g} to {high:.3g}{scale}"
+
+
+def _curve_names(ax) -> list[str]:
+    legend = ax.get_legend()
+    if legend is not None and legend.get_visible():
+        names = [text.get_text() for text in legend.get_texts()]
+    else:
+        artists = [*ax.get_lines(), *ax.collections, *ax.patches]
+        names = [a.get_label() for a in artists if a.get_visible() and not str(a.get_label()).startswith("_")]
+    return [name.strip() for name in names if name.strip()]
+
+
+def describe_figure(fig: Figure, values: dict | None = None) -> str:
+    """Alt text for ``fig``: the control values, then per panel its title, axes and curves.
+
+    Written from the artists themselves (titles, axis labels, limits and scales, legend or line
+    labels, images, annotations), so it follows every redraw and every figure of the course
+    without a description written by hand.
+    """
+    parts = []
+    if values:
+        parts.append("Interactive figure at " + ", ".join(f"{k} = {v}" for k, v in values.items()) + ".")
+    suptitle = getattr(fig, "_suptitle", None)
+    if suptitle is not None and suptitle.get_text().strip():
+        parts.append(suptitle.get_text().strip() + ".")
+    panels = [ax for ax in fig.axes if ax.get_visible() and ax.axison]
+    for number, ax in enumerate(panels, start=1):
+        title = " ".join(t.get_text().strip() for t in (ax.title, ax._left_title, ax._right_title) if t.get_text().strip())
+        words = [f"Panel {number} of {len(panels)}" + (f", {title!r}" if title else "")]
+        if ax.images:
+            words.append("an image (heat map)")
+        words.append(f"x: {_axis_words(ax, 'x')}; y: {_axis_words(ax, 'y')}")
+        names = _curve_names(ax)
+        if names:
+            shown = ", ".join(names[:_ALT_MAX_ITEMS])
+            more = f" and {len(names) - _ALT_MAX_ITEMS} more" if len(names) > _ALT_MAX_ITEMS else ""
+            words.append(f"shows {shown}{more}")
+        notes = [t.get_text().strip() for t in ax.texts if t.get_visible() and t.get_text().strip()]
+        if notes:
+            words.append("notes: " + "; ".join(notes[:3]))
+        parts.append(": ".join(words[:1]) + ": " + "; ".join(words[1:]) + ".")
+    return " ".join(" ".join(parts).split())
+
+
 def _same_artists(first, second) -> bool:
     return len(first) == len(second) and all(a is b for a, b in zip(first, second))
+
+
+class _DescribedImage(widgets.Image):
+    """An ``ipywidgets.Image`` whose ``tooltip`` (the element's title: its alt text) can be set.
+
+    ipywidgets 8's front end reads ``description.length`` before it sets a tooltip, and an Image
+    has no description: the view fails to render. An empty synced description lets it through.
+    """
+
+    description = traitlets.Unicode("").tag(sync=True)
 
 
 class InteractiveFigure:
@@ -770,10 +836,11 @@ class InteractiveFigure:
             self.fig = Figure(figsize=figsize, dpi=default_dpi() if dpi is None else _validate.positive_int(dpi, "dpi"))
             self.axes = np.atleast_1d(self.fig.subplots(nrows, ncols)).ravel()
         self.renderer = BlitRenderer(self.fig, blit=blit)
-        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        self.image = _DescribedImage(format="png", layout=widgets.Layout(max_width="100%"))
         self.status = widgets.HTML(value="")
         self.draw_count = 0
-        self.drawn = None  # what the last draw returned: the plotted data, for tests and alt text
+        self.drawn = None  # what the last draw returned: the plotted data, for tests
+        self.alt_text = ""  # describe_figure() of the last draw
         self.last_draw_seconds = float("nan")
         self.last_error: BaseException | None = None
         header = [widgets.HTML(f"<b>{title}</b>")] if title else []
@@ -843,6 +910,10 @@ class InteractiveFigure:
             # savefig draws the figure twice; dropping it halves the cost of an event.
             self.fig.set_layout_engine(None)
         self.image.value = self.renderer.render()
+        # What the figure shows now, as text: the image's alt text for screen readers (ipywidgets
+        # puts a DOM widget's tooltip in its element's title, which they read) and for the site.
+        self.alt_text = describe_figure(self.fig, self.values)
+        self.image.tooltip = self.alt_text
         self.draw_count += 1
         self.last_draw_seconds = _time.perf_counter() - start
 
@@ -932,6 +1003,63 @@ class InteractiveFigure:
             finally:  # a value that fails to draw raises, with the figure back where it was
                 self.controls[name].value = start[name]
         return visited
+
+    def _option_values(self, name: str) -> list:
+        control = self.controls[name]
+        options = getattr(control, "options", None)
+        if not options:
+            raise ValueError(f"control {name!r} has no list of options to step through")
+        return [option[1] if isinstance(option, tuple) else option for option in options]
+
+    def frame_grid(self, max_frames: int = 200) -> dict[str, list[int]]:
+        """The option indices of each control for a grid of at most ``max_frames`` frames.
+
+        Every option of every control when the grid fits; otherwise the control with the most
+        options is thinned evenly (keeping its first, last and current option), again until the
+        product fits. A static page (``frames``) shows one rendered figure per grid point.
+        """
+        max_frames = _validate.positive_int(max_frames, "max_frames")
+        grid = {}
+        for name in self.controls:
+            options = self._option_values(name)
+            grid[name] = list(range(len(options)))
+        if int(np.prod([1, *[2 if len(v) > 1 else 1 for v in grid.values()]])) > max_frames:
+            raise ValueError(f"max_frames = {max_frames} can not hold two values of each of {len(grid)} controls")
+        while int(np.prod([len(v) for v in grid.values()])) > max_frames:
+            name = max(grid, key=lambda n: (len(grid[n]), n not in self.expensive))
+            options = self._option_values(name)
+            current = options.index(self.values[name])
+            count = max(2, (len(grid[name]) * 3) // 4)
+            picks = {int(round(i)) for i in np.linspace(0, len(options) - 1, count)} | {current}
+            if len(picks) >= len(grid[name]):  # rounding kept every option: drop one more
+                picks = {int(round(i)) for i in np.linspace(0, len(options) - 1, count - 1)} | {current}
+            grid[name] = sorted(picks)
+        return grid
+
+    def frames(self, max_frames: int = 200):
+        """Render the figure at every point of ``frame_grid(max_frames)``.
+
+        Yields ``(indices, png, alt_text)`` with ``indices`` a dict of positions in each control's
+        grid list, the last control changing fastest and the expensive controls slowest (so a
+        costly value is visited once). Each frame goes through a student's path (the control
+        moves, the figure redraws); the controls return to where they were afterwards.
+        """
+        self.finish()
+        grid = self.frame_grid(max_frames)
+        order = sorted(grid, key=lambda n: n not in self.expensive)
+        start = self.values
+        try:
+            for point in np.ndindex(*[len(grid[n]) for n in order]):
+                for name, position in zip(order, point):
+                    value = self._option_values(name)[grid[name][position]]
+                    if self.controls[name].value != value:
+                        self.controls[name].value = value
+                indices = {name: int(position) for name, position in zip(order, point)}
+                yield {name: indices[name] for name in grid}, self.image.value, self.alt_text
+        finally:
+            for name, value in start.items():
+                if self.controls[name].value != value:
+                    self.controls[name].value = value
 
     def close(self) -> None:
         """Release the widgets (the figure is garbage-collected with this object)."""
