@@ -37,6 +37,7 @@ from __future__ import annotations
 import base64
 import collections
 import io
+import re
 import time as _time
 import traceback
 import weakref
@@ -334,12 +335,32 @@ def course_style():
     return matplotlib.rc_context(COURSE_RC)
 
 
+class DescribedFigure(Figure):
+    """A pyplot figure that carries its alt text when a notebook shows it.
+
+    IPython asks a displayed object for a MIME bundle first: this one adds no data (the PNG is
+    the inline backend's own) and only the metadata ``{"image/png": {"alt": ...}}``, written by
+    ``describe_figure`` when the figure is shown, so the stored notebook and the static site
+    built from it describe what the figure holds.
+    """
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {}, {"image/png": {"alt": describe_figure(self)}}
+
+    def __repr__(self):  # the text a notebook prints under the figure stays matplotlib's
+        return super().__repr__().replace(type(self).__name__, "Figure", 1)
+
+
 def static_figure(nrows: int = 1, ncols: int = 1, figsize=(7.0, 3.2)):
-    """A pyplot figure and its axes (always a 1-D array) in the course's style, for a static plot."""
+    """A pyplot figure and its axes (always a 1-D array) in the course's style, for a static plot.
+
+    The figure is a ``DescribedFigure``: shown in a notebook, its output carries its alt text.
+    """
     import matplotlib.pyplot as plt
 
     with course_style():
-        fig, axes = plt.subplots(nrows, ncols, figsize=figsize, dpi=COURSE_RC["figure.dpi"])
+        fig, axes = plt.subplots(nrows, ncols, figsize=figsize, dpi=COURSE_RC["figure.dpi"],
+                                 FigureClass=DescribedFigure)
     return fig, np.atleast_1d(axes).ravel()
 
 
@@ -699,9 +720,15 @@ class BlitRenderer:
 _ALT_MAX_ITEMS = 8  # curves named per panel; more are summarised by their count
 
 
+def _plain(text: str) -> str:
+    """A label as words: mathtext's ``$``, spacing commands and backslashes dropped."""
+    text = text.replace("$", "").replace("\\,", " ").replace("\\|", "||")
+    return re.sub(r"\\([A-Za-z]+)", r"\1", text).strip()
+
+
 def _axis_words(ax, which: str) -> str:
     axis = ax.xaxis if which == "x" else ax.yaxis
-    label = axis.get_label().get_text().strip() or which
+    label = _plain(axis.get_label().get_text()) or which
     low, high = ax.get_xlim() if which == "x" else ax.get_ylim()
     scale = axis.get_scale()
     scale = "" if scale == "linear" else f", {scale} scale"
@@ -711,7 +738,7 @@ def _axis_words(ax, which: str) -> str:
 def _curve_names(ax) -> list[str]:
     legend = ax.get_legend()
     if legend is not None and legend.get_visible():
-        names = [text.get_text() for text in legend.get_texts()]
+        names = [_plain(text.get_text()) for text in legend.get_texts()]
     else:
         artists = [*ax.get_lines(), *ax.collections, *ax.patches]
         names = [a.get_label() for a in artists if a.get_visible() and not str(a.get_label()).startswith("_")]
@@ -732,8 +759,12 @@ def describe_figure(fig: Figure, values: dict | None = None) -> str:
     if suptitle is not None and suptitle.get_text().strip():
         parts.append(suptitle.get_text().strip() + ".")
     panels = [ax for ax in fig.axes if ax.get_visible() and ax.axison]
+    bars = [ax for ax in panels if getattr(ax, "_colorbar", None) is not None]
+    panels = [ax for ax in panels if ax not in bars]
+    if not values:
+        parts.append(f"A figure of {len(panels)} panel{'s' if len(panels) != 1 else ''}.")
     for number, ax in enumerate(panels, start=1):
-        title = " ".join(t.get_text().strip() for t in (ax.title, ax._left_title, ax._right_title) if t.get_text().strip())
+        title = " ".join(_plain(t.get_text()) for t in (ax.title, ax._left_title, ax._right_title) if t.get_text().strip())
         words = [f"Panel {number} of {len(panels)}" + (f", {title!r}" if title else "")]
         if ax.images:
             words.append("an image (heat map)")
@@ -743,10 +774,13 @@ def describe_figure(fig: Figure, values: dict | None = None) -> str:
             shown = ", ".join(names[:_ALT_MAX_ITEMS])
             more = f" and {len(names) - _ALT_MAX_ITEMS} more" if len(names) > _ALT_MAX_ITEMS else ""
             words.append(f"shows {shown}{more}")
-        notes = [t.get_text().strip() for t in ax.texts if t.get_visible() and t.get_text().strip()]
+        notes = [_plain(t.get_text()) for t in ax.texts if t.get_visible() and t.get_text().strip()]
         if notes:
             words.append("notes: " + "; ".join(notes[:3]))
         parts.append(": ".join(words[:1]) + ": " + "; ".join(words[1:]) + ".")
+    for bar in bars:
+        which = "y" if bar._colorbar.orientation == "vertical" else "x"
+        parts.append(f"Colour scale: {_axis_words(bar, which)}.")
     return " ".join(" ".join(parts).split())
 
 
@@ -862,6 +896,11 @@ class InteractiveFigure:
         return {name: control.value for name, control in self.controls.items()}
 
     @property
+    def labels(self) -> dict:
+        """Each control's value as its readout shows it (``"0.3"``, not ``0.30000000000000004``)."""
+        return {name: getattr(control, "label", None) or control.value for name, control in self.controls.items()}
+
+    @property
     def width(self):
         return self.controls["width"].value
 
@@ -912,7 +951,7 @@ class InteractiveFigure:
         self.image.value = self.renderer.render()
         # What the figure shows now, as text: the image's alt text for screen readers (ipywidgets
         # puts a DOM widget's tooltip in its element's title, which they read) and for the site.
-        self.alt_text = describe_figure(self.fig, self.values)
+        self.alt_text = describe_figure(self.fig, self.labels)
         self.image.tooltip = self.alt_text
         self.draw_count += 1
         self.last_draw_seconds = _time.perf_counter() - start
@@ -965,12 +1004,16 @@ class InteractiveFigure:
         bundle["text/plain"] = f"InteractiveFigure({', '.join(f'{k}={v}' for k, v in self.values.items())})"
         return bundle
 
+    def _alt_metadata(self) -> dict:
+        # the stored snapshot's alt text (the notebook file, the static site built from it)
+        return {"image/png": {"alt": self.alt_text}}
+
     def _ipython_display_(self):
         # Shown at once with what is ready; the stages then fill it in, and the stored static
         # image is replaced by the finished figure (the same display, updated by its id).
         from IPython.display import display
 
-        handle = display(self._repr_mimebundle_(), raw=True, display_id=True)
+        handle = display(self._repr_mimebundle_(), raw=True, metadata=self._alt_metadata(), display_id=True)
         try:
             ran = self.finish(show_progress=True)
         except Exception as err:  # the figure stays, with the message where a student looks
@@ -979,7 +1022,7 @@ class InteractiveFigure:
             traceback.print_exc()  # to the cell's error stream, so a test run fails on it
             ran = True
         if ran and handle is not None:
-            handle.update(self._repr_mimebundle_(), raw=True)
+            handle.update(self._repr_mimebundle_(), raw=True, metadata=self._alt_metadata())
 
     def prefetch(self) -> int:
         """Visit every value of each expensive control once, the others as they are; then go back.
@@ -1015,8 +1058,8 @@ class InteractiveFigure:
         """The option indices of each control for a grid of at most ``max_frames`` frames.
 
         Every option of every control when the grid fits; otherwise the control with the most
-        options is thinned evenly (keeping its first, last and current option), again until the
-        product fits. A static page (``frames``) shows one rendered figure per grid point.
+        options is thinned evenly (keeping its first, last and current option where it can),
+        again until the product fits. A static page (``frames``) shows one rendered figure per grid point.
         """
         max_frames = _validate.positive_int(max_frames, "max_frames")
         grid = {}
@@ -1031,8 +1074,9 @@ class InteractiveFigure:
             current = options.index(self.values[name])
             count = max(2, (len(grid[name]) * 3) // 4)
             picks = {int(round(i)) for i in np.linspace(0, len(options) - 1, count)} | {current}
-            if len(picks) >= len(grid[name]):  # rounding kept every option: drop one more
-                picks = {int(round(i)) for i in np.linspace(0, len(options) - 1, count - 1)} | {current}
+            while len(picks) >= len(grid[name]):  # rounding (or the current value) kept them all
+                # drop the pick nearest the current value (not the current value itself)
+                picks.remove(min(picks - {current}, key=lambda i: (abs(i - current), i)))
             grid[name] = sorted(picks)
         return grid
 

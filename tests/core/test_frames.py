@@ -25,7 +25,8 @@ def decay_demo(widths=(4, 8, 16, 32, 64), n_times=9, **options):
 def test_alt_text_says_what_the_figure_shows_at_the_current_values():
     demo = decay_demo()
     first = demo.alt_text
-    assert first.startswith(f"Interactive figure at width = {demo.width}, time = {demo.time}.")
+    time_label = demo.controls["time"].label  # as the readout shows it
+    assert first.startswith(f"Interactive figure at width = {demo.width}, time = {time_label}.")
     assert f"'decay, N = {demo.width}'" in first and "input x from -0.05 to 1.05" in first and "symlog scale" in first
     assert "shows N = 16, envelope" in first
     assert demo.image.tooltip == first  # the live image carries it (its element's title)
@@ -75,3 +76,31 @@ def test_frames_change_the_expensive_control_least_often():
     demo = decay_demo(widths=(4, 8, 16), n_times=3)
     widths = [indices["width"] for indices, _, _ in demo.frames(100)]
     assert sum(a != b for a, b in zip(widths, widths[1:])) == 2
+
+
+def test_a_static_figure_carries_its_alt_text_and_matplotlibs_repr():
+    from course_utils.figures.interactive import static_figure
+
+    fig, axes = static_figure(1, 1)
+    image = axes[0].imshow(np.eye(3))
+    axes[0].set_title(r"kernel $\Theta$")
+    fig.colorbar(image, ax=axes[0], label=r"$\Theta(x, x')$")
+    data, metadata = fig._repr_mimebundle_()
+    alt = metadata["image/png"]["alt"]
+    assert data == {} and alt.startswith("A figure of 1 panel.")
+    assert "'kernel Theta'" in alt and "Colour scale: Theta(x, x') from 0 to 1." in alt
+    assert repr(fig).startswith("<Figure size ")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def test_thinning_three_values_with_the_current_one_in_the_middle_keeps_two():
+    demo = w.InteractiveFigure(lambda axes, width, time: None, widths=[4, 8, 16], width=8, times=[0.0, 1.0])
+    grid = demo.frame_grid(4)
+    assert grid["time"] == [0, 1] and len(grid["width"]) == 2 and 1 in grid["width"]
+
+
+def test_alt_text_shows_the_readouts_not_raw_floats():
+    demo = w.InteractiveFigure(lambda axes, time: None, times=[0.0, 0.1 + 0.2, 1.0], time=0.1 + 0.2)
+    assert "time = 0.3." in demo.alt_text and "0.30000000000000004" not in demo.alt_text

@@ -158,11 +158,11 @@ def test_displaying_a_staged_figure_fills_it_in_and_updates_the_stored_image(mon
     log, shown = [], []
 
     class Handle:
-        def update(self, bundle, raw):
-            shown.append(("update", bundle["text/plain"], bundle["image/png"]))
+        def update(self, bundle, raw, metadata):
+            shown.append(("update", bundle["text/plain"], bundle["image/png"], metadata["image/png"]["alt"]))
 
-    def fake_display(bundle, raw, display_id):
-        shown.append(("display", bundle["text/plain"], bundle["image/png"]))
+    def fake_display(bundle, raw, metadata, display_id):
+        shown.append(("display", bundle["text/plain"], bundle["image/png"], metadata["image/png"]["alt"]))
         return Handle()
 
     monkeypatch.setattr(IPython.display, "display", fake_display)
@@ -173,6 +173,7 @@ def test_displaying_a_staged_figure_fills_it_in_and_updates_the_stored_image(mon
     assert [entry[0] for entry in shown] == ["display", "update"] and shown[0][2] == first_png
     assert log == [("draw", (4,)), ("stage", 8), ("draw", (4, 8)), ("stage", 16), ("draw", (4, 8, 16))]
     assert shown[1][2] == demo._repr_mimebundle_()["image/png"] and demo.status.value == ""
+    assert shown[1][3] == demo.alt_text and shown[1][3].startswith("Interactive figure at width = 4")  # stored alt
 
 
 def test_a_stage_that_fails_while_displayed_shows_its_error_and_the_figure_once(monkeypatch, capsys):
@@ -181,10 +182,11 @@ def test_a_stage_that_fails_while_displayed_shows_its_error_and_the_figure_once(
     shown = []
 
     class Handle:
-        def update(self, bundle, raw):
+        def update(self, bundle, raw, metadata):
             shown.append("update")
 
-    monkeypatch.setattr(IPython.display, "display", lambda bundle, raw, display_id: shown.append("display") or Handle())
+    monkeypatch.setattr(IPython.display, "display",
+                        lambda bundle, raw, metadata, display_id: shown.append("display") or Handle())
 
     def broken():
         raise RuntimeError("out of memory")
@@ -216,7 +218,7 @@ def test_a_move_made_by_a_stage_does_not_run_the_stages_again():
 def test_a_figure_whose_stages_do_not_show_is_redrawn_once_when_displayed(monkeypatch):
     import IPython.display
 
-    monkeypatch.setattr(IPython.display, "display", lambda bundle, raw, display_id: None)
+    monkeypatch.setattr(IPython.display, "display", lambda bundle, raw, metadata, display_id: None)
     log = []
     demo = staged_demo(log)
     demo.show_stages = False
