@@ -12,11 +12,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
+from check_runner import run_check
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,17 +38,6 @@ def test_binder_environment_builds_and_runs_the_notebooks():
         pytest.skip(message)
     if not (ROOT / "notebooks" / "00_start_here.ipynb").exists():
         pytest.skip("notebooks/00_start_here.ipynb does not exist yet")
-    start = time.perf_counter()
-    proc = subprocess.run(
-        ["bash", str(ROOT / "tools" / "binder_check.sh")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=1500,
-    )
-    seconds = time.perf_counter() - start
-    log = proc.stdout + proc.stderr
-    print(f"\nbinder check: {seconds:.0f} s")
-    print("\n".join(line for line in log.splitlines() if line.startswith("[binder-check")))
-    assert proc.returncode == 0, f"tools/binder_check.sh failed (exit {proc.returncode}):\n{log[-6000:]}"
+    log = run_check(["bash", ROOT / "tools" / "binder_check.sh"], label="binder check", line_prefix="[binder-check",
+                    timeout=1500)
     assert "OK: Binder environment builds" in log
