@@ -11,6 +11,11 @@ DEV_STAMP := $(VENV)/.course-dev-installed
 # configurable-http-proxy (npm) for the multi-user run on a real JupyterHub (make hub-load, make test)
 HUB_PROXY := .hub/node_modules/.bin/configurable-http-proxy
 HUB_STUDENTS ?= 8
+# axe-core (npm) for the accessibility audits of the browser tests (make test)
+AXE_JS := .axe/node_modules/axe-core/axe.min.js
+# The static site: make site MAX_FRAMES=120 SITE_JOBS=2 (frames per interactive figure, notebooks at once)
+MAX_FRAMES ?= 120
+SITE_JOBS ?= 2
 # JupyterLab's settings overrides (no news prompt): the same file Binder's postBuild installs.
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 # JupyterLab options: make lab IP=0.0.0.0 PORT=8890 NO_BROWSER=1 (or LAB_ARGS="...")
@@ -28,7 +33,7 @@ DEMO_THEME ?= light
 DEMO_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup dev-setup hub-proxy hub-load class-link lab test test-fast demo demo-notebooks deck bench site badges binder-check chromium clean help
+.PHONY: setup dev-setup axe hub-proxy hub-load class-link lab test test-fast demo demo-notebooks deck bench site pdf badges binder-check lowest-check chromium clean help
 
 help:
 	@echo "make lab    - set up .venv and open the course in JupyterLab"
@@ -36,7 +41,8 @@ help:
 	@echo "make demo   - the instructor's deck: one slide per live demo, pre-run, on 127.0.0.1:$(DEMO_PORT)"
 	@echo "make demo-notebooks - every whole notebook in Voila, code hidden"
 	@echo "make bench  - benchmarks, recorded in bench/README.md"
-	@echo "make site   - render the executed notebooks to a static site in _site/"
+	@echo "make site   - the explorable static site in _site/ (figures move without a kernel)"
+	@echo "make pdf    - the whole course as one PDF, _pdf/ntk-course.pdf (builds the site first)"
 	@echo "make badges - write every Binder/Colab/Voila link from [tool.course] in pyproject.toml"
 
 $(BIN)/python:
@@ -65,6 +71,11 @@ $(HUB_PROXY):
 
 hub-proxy: $(HUB_PROXY)
 
+$(AXE_JS):
+	npm install --prefix .axe --no-audit --no-fund --loglevel=error axe-core@4.14.1
+
+axe: $(AXE_JS)
+
 # The nbgitpuller link a class follows: make class-link HUB=https://hub.example.edu REPO=https://...
 class-link:
 	@$(PYTHON) tools/class_link.py --hub "$(HUB)" --repo "$(REPO)" $(if $(BRANCH),--branch "$(BRANCH)",)
@@ -86,7 +97,7 @@ chromium:
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
 	fi
 
-test: dev-setup chromium $(HUB_PROXY)
+test: dev-setup chromium $(HUB_PROXY) $(AXE_JS)
 	$(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg --durations=25 $(PYTEST_ARGS)
 
@@ -110,7 +121,10 @@ bench: dev-setup
 
 site: dev-setup
 	$(BIN)/python tools/badges.py --check
-	$(BIN)/python tools/build_site.py
+	$(BIN)/python tools/build_site.py --max-frames $(MAX_FRAMES) --jobs $(SITE_JOBS)
+
+pdf: site chromium
+	$(BIN)/python tools/build_pdf.py --site _site --out _pdf/ntk-course.pdf
 
 badges: setup
 	$(BIN)/python tools/badges.py
@@ -118,5 +132,10 @@ badges: setup
 binder-check:
 	bash tools/binder_check.sh
 
+# Every dependency at the lowest version pyproject.toml allows (as on Colab or Kaggle), course_utils
+# installed as the notebooks' install cell does, notebooks 00 and 03 executed in it (.lowest-venv/).
+lowest-check:
+	$(PYTHON) tools/lowest_venv.py
+
 clean:
-	rm -rf _site _deck screenshots .pytest_cache
+	rm -rf _site _pdf _deck screenshots .pytest_cache

@@ -218,3 +218,44 @@ def error_outputs(page) -> list[str]:
     if "There was an error when executing cell" in body and not texts:
         texts = [line for line in body.splitlines() if "There was an error" in line]
     return texts
+
+
+# axe-core from npm (`make test` installs it into .axe/ with the Makefile's AXE_JS rule; no CDN).
+AXE_JS = ROOT / ".axe" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+SERIOUS = {"serious", "critical"}
+
+
+def axe_violations(page, context: str | dict = "document") -> list[dict]:
+    """The WCAG 2.1 A/AA violations axe-core finds on the page (``context``: what to audit)."""
+    if not AXE_JS.exists():
+        raise AssertionError(f"{AXE_JS} is missing: `make test` installs it (npm install --prefix .axe axe-core)")
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(content=AXE_JS.read_text(encoding="utf-8"))
+    return page.evaluate(
+        "async ([context, tags]) => { const r = await axe.run(context === 'document' ? document : context,"
+        " {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});"
+        " return r.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.map((n) => n.target.join(' ') + ' ' + n.html.slice(0, 120))})); }",
+        [context, AXE_TAGS],
+    )
+
+
+def serious_violations(page, context: str | dict = "document", upstream: dict | None = None) -> list[str]:
+    """``axe_violations`` of serious or critical impact, one readable line each.
+
+    ``upstream``: ``{rule id: [text, ...]}``, nodes of that rule whose selector or HTML holds one
+    of the texts are another project's (JupyterLab's, ipywidgets') and are left out, printed.
+    """
+    lines = []
+    for violation in axe_violations(page, context):
+        if violation["impact"] not in SERIOUS:
+            continue
+        known = (upstream or {}).get(violation["id"], [])
+        ours = [node for node in violation["nodes"] if not any(text in node for text in known)]
+        theirs = len(violation["nodes"]) - len(ours)
+        if theirs:
+            print(f"axe-core, not the course's: {violation['id']} on {theirs} node(s) ({violation['help']})")
+        if ours:
+            lines.append(f"{violation['id']} ({violation['impact']}, {len(ours)} nodes): {violation['help']} -- {ours[:5]}")
+    return lines

@@ -9,6 +9,8 @@
   a token, serving a temporary copy of notebooks/ with every output stripped, with its own
   settings (no news/update checks) and workspace folders.
 - ``voila_server``: the whole-notebook Voila mode (tools/demo.sh, `make demo-notebooks`) on a free port.
+- ``site``: the explorable static site (`make site`'s tools/build_site.py, frames and all) built once
+  into a temporary folder and served by http.server on 127.0.0.1.
 - ``deck_server``: `make demo`'s own command (tools/deck.py serve) on a free port, once it is READY.
 Screenshots go to ./screenshots/ (ignored by git) for a human to look at.
 """
@@ -264,3 +266,31 @@ def deck_server(tmp_path_factory, chromium_path):
         voila_log = base / "decks" / ".voila.log"
         if voila_log.exists():
             print("Voila's log (tail):\n" + voila_log.read_text()[-2000:])
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory, chromium_path):
+    """``{"url", "dir", "manifest", "log"}`` of the site, built as `make site` builds it."""
+    import subprocess
+
+    prebuilt = os.environ.get("NTK_SITE_DIR")  # a site built already (developing the tests)
+    out = Path(prebuilt) if prebuilt else tmp_path_factory.mktemp("site") / "_site"
+    build = subprocess.CompletedProcess([], 0, (out / "build.log").read_text() if prebuilt else "", "") if prebuilt else subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "build_site.py"), "--out", str(out), "--notebooks", str(NOTEBOOK_DIR)],
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
+    assert build.returncode == 0, f"tools/build_site.py failed:\n{build.stdout[-4000:]}\n{build.stderr[-4000:]}"
+    print("\n" + build.stdout)
+    port = free_port()
+    server = Server(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(out)],
+        tmp_path_factory.mktemp("site-server") / "http.log",
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(url + "/index.html", 30, server.process, server.log)
+        yield {"url": url, "dir": out, "manifest": json.loads((out / "site.json").read_text()), "log": build.stdout}
+    finally:
+        server.stop()

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import nbformat
 import pytest
-from browser_support import ROOT, error_outputs, move, notebook_names, readout, wait_for_figures
+from browser_support import ROOT, error_outputs, move, notebook_names, readout, serious_violations, wait_for_figures
 
 sys.path.insert(0, str(ROOT / "tools"))
 import nbexec  # noqa: E402
@@ -25,6 +25,18 @@ import nbexec  # noqa: E402
 pytestmark = pytest.mark.browser
 
 RUN_TIMEOUT = 300  # seconds for Run All of one notebook (they take < 60 s headless)
+# The notebook axe-core audits in JupyterLab (issue 12): the whole notebook panel, executed, its
+# figure moved. Front-end code the course does not ship has known faults, left out by rule and
+# element and printed: CodeMirror's editors and ipywidgets' slider handles (noUiSlider, which
+# ipywidgets gives no name) are unnamed input fields; the toolbar's Voila and debugger buttons
+# carry aria-pressed, which their role does not allow; the cells' windowed viewport has the role
+# "feed" without "article" children. Any other serious or critical violation fails the test.
+AUDITED = "00_start_here.ipynb"
+UPSTREAM_FAULTS = {
+    "aria-input-field-name": [".cm-content", "noUi-handle"],
+    "aria-allowed-attr": [".voilaRender", ".jp-DebuggerBugButton"],
+    "aria-required-children": [".jp-WindowedPanel-viewport"],
+}
 
 
 def _code_cells(path) -> int:
@@ -126,6 +138,9 @@ def test_notebook_runs_and_figure_answers_in_lab(lab_server, new_page, screensho
         figure.scroll_into_view_if_needed()
         figure.screenshot(path=str(screenshots / f"lab_{stem}_figure.png"))
         page.screenshot(path=str(screenshots / f"lab_{stem}.png"))
+        if name == AUDITED:  # executed, its figure moved: the audit sees what a student sees
+            found = serious_violations(page, {"include": [".jp-NotebookPanel"]}, UPSTREAM_FAULTS)
+            assert not found, f"{name} in JupyterLab, axe-core:\n" + "\n".join(found)
         print(
             f"\n{name}: Run All {run_seconds:.1f} s, {count} interactive figure(s); "
             + ", ".join(f"{k} {a} -> {b}" for k, (a, b) in moved.items())
