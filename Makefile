@@ -13,8 +13,8 @@ HUB_PROXY := .hub/node_modules/.bin/configurable-http-proxy
 HUB_STUDENTS ?= 8
 # axe-core (npm) for the accessibility audits of the browser tests (make test)
 AXE_JS := .axe/node_modules/axe-core/axe.min.js
-# The static site: make site MAX_FRAMES=120 SITE_JOBS=2 (frames per interactive figure, notebooks at once)
-MAX_FRAMES ?= 120
+# The static site: make site MAX_FRAMES=250 SITE_JOBS=2 (frames per interactive figure, notebooks at once)
+MAX_FRAMES ?= 250
 SITE_JOBS ?= 2
 # JupyterLab's settings overrides (no news prompt): the same file Binder's postBuild installs.
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json

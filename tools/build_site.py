@@ -1,7 +1,7 @@
 """Render the executed notebooks to an explorable static site in _site/ (`make site`).
 
     .venv/bin/python tools/build_site.py [--out _site] [--notebooks notebooks]
-                                         [--max-frames 120] [--jobs 2] [--no-frames]
+                                         [--max-frames 250] [--jobs 2] [--no-frames]
 
 One page per notebook (its stored text, code and outputs: the notebook is not executed), an
 index page with the course map, previous / next navigation, a search page over the course's
@@ -610,7 +610,7 @@ figure.explorable .frame-values { display: block; }
 """
 
 
-def build(notebook_dir: Path, out_dir: Path, *, frames: bool = True, max_frames: int = 120,
+def build(notebook_dir: Path, out_dir: Path, *, frames: bool = True, max_frames: int = 250,
           jobs: int = 2) -> list[dict]:
     """Render every notebook of ``notebook_dir`` into ``out_dir``; return the page list."""
     paths = sorted(notebook_dir.glob("*.ipynb"))
@@ -691,7 +691,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Render the executed notebooks to a static site.")
     parser.add_argument("--notebooks", type=Path, default=ROOT / "notebooks")
     parser.add_argument("--out", type=Path, default=ROOT / "_site")
-    parser.add_argument("--max-frames", type=int, default=120,
+    parser.add_argument("--max-frames", type=int, default=250,
                         help="most frames per interactive figure (a larger grid is thinned evenly)")
     parser.add_argument("--jobs", type=int, default=2, help="notebooks whose frames render at once")
     parser.add_argument("--no-frames", action="store_true",

@@ -1,7 +1,7 @@
 """Render every interactive figure of one notebook as frames for the static site.
 
     .venv/bin/python tools/site_frames.py notebooks/04_gradient_flow_ode.ipynb --out _site/frames/04_gradient_flow_ode
-                                          [--max-frames 120] [--colours 96]
+                                          [--max-frames 250] [--colours 96]
 
 Finds the notebook's demo cells as the deck does (``tools/deck.py``: a cell that calls
 ``figures.<name>_demo(``; each runs alone with only ``figures`` defined), runs each one in this
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebook", type=Path)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--max-frames", type=int, default=120)
+    parser.add_argument("--max-frames", type=int, default=250)
     parser.add_argument("--colours", type=int, default=96)
     args = parser.parse_args(argv)
     import matplotlib
