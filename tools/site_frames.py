@@ -70,6 +70,14 @@ def indexed_png(png: bytes, colours: int) -> bytes:
     return out.getvalue()
 
 
+def frame_number(grid: dict[str, list[int]], positions: dict[str, int]) -> int:
+    """The file number of a grid point: its positions as a mixed-radix number, first control first."""
+    number = 0
+    for name, picks in grid.items():
+        number = number * len(picks) + positions[name]
+    return number
+
+
 def render_notebook(path: Path, out: Path, *, max_frames: int, colours: int) -> list[dict]:
     from course_utils import _memory
 
@@ -81,18 +89,14 @@ def render_notebook(path: Path, out: Path, *, max_frames: int, colours: int) -> 
         figure = run_demo(demo.code, the_deck.figures_module)
         grid = figure.frame_grid(max_frames)
         names = list(grid)
-        default = 0
         current = figure.values
-        for name in names:
-            values = figure._option_values(name)
-            default = default * len(grid[name]) + grid[name].index(values.index(current[name]))
+        default = frame_number(grid, {name: grid[name].index(figure._option_values(name).index(current[name]))
+                                      for name in names})
         folder = out / str(demo.cell_index)
         folder.mkdir(exist_ok=True)
         alts, total = {}, 0
         for indices, png, alt in figure.frames(max_frames):
-            number = 0
-            for name in names:
-                number = number * len(grid[name]) + indices[name]
+            number = frame_number(grid, indices)
             data = indexed_png(png, colours)
             (folder / f"{number}.png").write_bytes(data)
             alts[number] = alt

@@ -1036,10 +1036,9 @@ class InteractiveFigure:
         start = self.values
         visited = 0
         for name in sorted(self.expensive & set(self.controls)):
-            options = getattr(self.controls[name], "options", ())
+            values = self._option_values(name) if getattr(self.controls[name], "options", None) else []
             try:
-                for option in options:
-                    value = option[1] if isinstance(option, tuple) else option
+                for value in values:
                     if value != start[name]:
                         self.controls[name].value = value
                         visited += 1
